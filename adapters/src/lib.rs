@@ -1,0 +1,11 @@
+//! TradeEngine adapters: the edges of the engine.
+//!
+//! - [`feeds`]: signal sources (the deterministic W1/W2 workload generator).
+//! - [`venue`]: venues orders go to (the inline, deterministic simulator).
+//!
+//! Nothing here touches the hot thread's state; the hot loop calls a venue
+//! inline through the [`venue::Venue`] trait, and that call must never
+//! allocate, lock or block.
+
+pub mod feeds;
+pub mod venue;

@@ -1,0 +1,89 @@
+//! The simulated venue: fills every new order completely, at once, at the
+//! order's price (the signal's close). Deterministic; runs inline in the hot loop.
+
+use tradeengine_model::{ExecReport, ExecType, OrderRequest};
+
+use super::{ExecBatch, Venue};
+
+/// Immediate full fill at the order's price; cancels of unknown (already
+/// filled) orders are rejected.
+#[derive(Clone, Debug, Default)]
+pub struct SimVenue {
+    fills: u64,
+}
+
+impl SimVenue {
+    /// A fresh simulator.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Fills produced so far.
+    pub fn fills(&self) -> u64 {
+        self.fills
+    }
+}
+
+impl Venue for SimVenue {
+    #[inline]
+    fn submit(&mut self, o: &OrderRequest, out: &mut ExecBatch) {
+        let base = ExecReport {
+            side: o.side,
+            account: o.account,
+            symbol: o.symbol,
+            order_id: o.order_id,
+            ts_event: o.ts_event,
+            ..Default::default()
+        };
+        let r = if o.action == OrderRequest::NEW {
+            self.fills += 1;
+            ExecReport {
+                exec_type: ExecType::Fill as u8,
+                last_qty: o.qty,
+                last_px: o.price,
+                cum_qty: o.qty,
+                ..base
+            }
+        } else {
+            // Every order is already filled: a cancel always arrives too late.
+            ExecReport {
+                exec_type: ExecType::Rejected as u8,
+                reason: 1,
+                ..base
+            }
+        };
+        out.push(r);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tradeengine_model::Side;
+
+    #[test]
+    fn fills_whole_order_at_its_price() {
+        let mut v = SimVenue::new();
+        let mut out = ExecBatch::default();
+        let o = OrderRequest {
+            action: OrderRequest::NEW,
+            side: Side::Buy as u8,
+            account: 3,
+            symbol: 9,
+            order_id: 77,
+            qty: 5.0,
+            price: 101.5,
+            ..Default::default()
+        };
+        v.submit(&o, &mut out);
+        let r = out.as_slice();
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0].exec_type(), Some(ExecType::Fill));
+        assert_eq!(
+            (r[0].last_qty, r[0].last_px, r[0].cum_qty),
+            (5.0, 101.5, 5.0)
+        );
+        assert_eq!((r[0].account, r[0].symbol, r[0].order_id), (3, 9, 77));
+        assert_eq!(v.fills(), 1);
+    }
+}

@@ -1,0 +1,7 @@
+//! The cold path: threads that consume what the hot thread publishes. They
+//! may allocate, lock and do I/O, and they share cores, so when idle they park
+//! or yield instead of spinning.
+
+pub mod journal_summary;
+
+pub use journal_summary::{drain_journal, JournalSummary};

@@ -1,0 +1,780 @@
+//! The hot engine: one signal in, a routed, risk-checked order out, fills
+//! applied to positions, every decision journaled.
+//!
+//! Pipeline per signal: validate → TradePicker → Sizing → RiskGuard →
+//! Orders → venue → (exec reports) → PositionUpdater → picker indexes.
+//!
+//! Hot-path rules (checked by `tests/hot_alloc.rs` with a counting
+//! allocator): after [`HotEngine::new`] no method here allocates, locks,
+//! makes a system call or formats text. Bad input is counted and journaled,
+//! never a panic.
+
+use tradeengine_adapters::venue::{ExecBatch, Venue};
+use tradeengine_model::{
+    AccountId, AccountPolicy, AccountStatus, Control, ControlOp, ExecReport, ExecType, Fill,
+    OrderRequest, OrderState, OrderType, OrderUpdate, Outcome, RiskEvent, RollupChange, RollupOp,
+    Route, Side, StrategySignal, SymbolId, TradeSignal, NO_ACCOUNT,
+};
+
+use super::accounts::AccountTable;
+use super::journal::JournalOut;
+use super::orders::{transition, Order, OrderTable};
+use super::picker::{Picker, TieBreak};
+use super::positions::{PositionBook, QTY_EPSILON};
+use super::risk::RiskGuard;
+use super::sizing::{Sizer, SizingParams};
+
+/// Capacities and rules of a hot engine (from the validated config).
+#[derive(Clone, Debug, PartialEq)]
+pub struct HotParams {
+    /// This engine instance's id (tags its rollup changes).
+    pub engine_id: u32,
+    /// Symbol ids `0..symbols` are accepted; others are dropped as unknown.
+    pub symbols: usize,
+    /// Position slots per account: the largest `maxOpenSymbols` allowed.
+    pub slots_per_account: usize,
+    /// Position records in all (0: `accounts * slots_per_account`, the exact bound).
+    pub position_pool: usize,
+    /// Orders in flight at most.
+    pub order_capacity: usize,
+    pub tie_break: TieBreak,
+    pub allow_scale_in: bool,
+    pub sizing: SizingParams,
+    /// Global kill switch at start.
+    pub kill_switch: bool,
+    /// Journal records staged between ring publishes.
+    pub journal_stage: usize,
+}
+
+impl Default for HotParams {
+    fn default() -> Self {
+        Self {
+            engine_id: 0,
+            symbols: 1024,
+            slots_per_account: 20,
+            position_pool: 0,
+            order_capacity: 65_536,
+            tie_break: TieBreak::LowestId,
+            allow_scale_in: true,
+            sizing: SizingParams::default(),
+            kill_switch: false,
+            journal_stage: 4096,
+        }
+    }
+}
+
+/// What the hot thread counted. Plain fields: only the hot thread writes them.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct HotCounters {
+    pub signals: u64,
+    pub routed_buy: u64,
+    pub routed_sell: u64,
+    /// Drops by [`Outcome`] wire value.
+    pub dropped_by: [u64; 16],
+    pub fills: u64,
+    pub order_updates: u64,
+    /// Exec reports for orders not in flight (late, duplicate or foreign).
+    pub exec_unknown: u64,
+    /// Exec reports that were malformed or not allowed by the order's state.
+    pub exec_invalid: u64,
+    pub policies: u64,
+    /// Policies for accounts outside the table.
+    pub policies_invalid: u64,
+    pub controls: u64,
+    pub controls_invalid: u64,
+    /// Rollup changes from elsewhere applied.
+    pub rollups_applied: u64,
+    /// Rollup changes recognised as this engine's own and skipped.
+    pub rollups_own: u64,
+    /// Rollup changes refused (bad ids, no free slot).
+    pub rollups_invalid: u64,
+    /// Input sequence of the last signal consumed.
+    pub last_seq: u64,
+}
+
+impl HotCounters {
+    /// All drops, whatever the reason.
+    pub fn dropped(&self) -> u64 {
+        self.dropped_by.iter().sum()
+    }
+}
+
+/// The hot thread's whole state. Owned by the hot thread alone.
+pub struct HotEngine<V: Venue> {
+    params: HotParams,
+    accounts: AccountTable,
+    book: PositionBook,
+    picker: Picker,
+    sizer: Sizer,
+    risk: RiskGuard,
+    orders: OrderTable,
+    venue: V,
+    exec: ExecBatch,
+    journal: JournalOut,
+    marks: Vec<f64>,
+    counters: HotCounters,
+}
+
+impl<V: Venue> HotEngine<V> {
+    /// Builds every table from `params` and the account `policies` (ids must
+    /// be dense `0..n`). This is start-up: it allocates; nothing after it does.
+    pub fn new(
+        params: HotParams,
+        policies: &[AccountPolicy],
+        venue: V,
+        journal: JournalOut,
+    ) -> Self {
+        let n = policies.len();
+        let slots = params.slots_per_account.max(1);
+        let pool = if params.position_pool == 0 {
+            n * slots
+        } else {
+            params.position_pool
+        };
+        let mut e = Self {
+            accounts: AccountTable::new(policies),
+            book: PositionBook::new(n, slots, pool),
+            picker: Picker::new(
+                n,
+                params.symbols,
+                slots,
+                params.tie_break,
+                params.allow_scale_in,
+            ),
+            sizer: Sizer::new(params.sizing, params.symbols),
+            risk: RiskGuard {
+                global_kill: params.kill_switch,
+            },
+            orders: OrderTable::new(params.order_capacity),
+            venue,
+            exec: ExecBatch::default(),
+            journal,
+            marks: vec![0.0; params.symbols],
+            counters: HotCounters::default(),
+            params,
+        };
+        for a in 0..n as AccountId {
+            let cap = e.accounts.max_open_symbols[a as usize].min(slots as u32);
+            e.accounts.max_open_symbols[a as usize] = cap;
+            e.refresh(a);
+        }
+        e
+    }
+
+    /// Loads an open position at start-up (from the store). Returns false if
+    /// the ids are out of range or the account has no free slot.
+    pub fn seed_position(
+        &mut self,
+        a: AccountId,
+        s: SymbolId,
+        net_qty: f64,
+        avg_price: f64,
+        realized: f64,
+    ) -> bool {
+        if a as usize >= self.accounts.len() || s as usize >= self.params.symbols || net_qty <= 0.0
+        {
+            return false;
+        }
+        self.set_position(a, s, net_qty, avg_price, realized)
+    }
+
+    /// The counters.
+    pub fn counters(&self) -> &HotCounters {
+        &self.counters
+    }
+
+    /// Account tables (status, risk state, realized P&L).
+    pub fn accounts(&self) -> &AccountTable {
+        &self.accounts
+    }
+
+    /// Open positions.
+    pub fn book(&self) -> &PositionBook {
+        &self.book
+    }
+
+    /// Orders in flight.
+    pub fn orders(&self) -> &OrderTable {
+        &self.orders
+    }
+
+    /// The venue.
+    pub fn venue(&self) -> &V {
+        &self.venue
+    }
+
+    /// The venue, mutable (e.g. to flush a ring venue's staged orders).
+    pub fn venue_mut(&mut self) -> &mut V {
+        &mut self.venue
+    }
+
+    /// Global kill switch state.
+    pub fn kill_switch(&self) -> bool {
+        self.risk.global_kill
+    }
+
+    /// Parameters.
+    pub fn params(&self) -> &HotParams {
+        &self.params
+    }
+
+    /// Journal records lost because the consumer died (0 in a healthy run).
+    pub fn journal_lost(&self) -> u64 {
+        self.journal.lost()
+    }
+
+    /// Publishes staged journal records.
+    #[inline]
+    pub fn flush(&mut self) {
+        self.journal.flush();
+    }
+
+    /// Flushes and closes the journal (end of run).
+    pub fn close_journal(&mut self) {
+        self.journal.close();
+    }
+
+    // ---------------------------------------------------------------- signals
+
+    /// Routes one signal. Never allocates; malformed signals are dropped with
+    /// `invalid_signal` / `unknown_symbol`, never a panic.
+    #[inline]
+    pub fn on_signal(&mut self, sig: &StrategySignal) {
+        self.counters.signals += 1;
+        self.counters.last_seq = sig.seq;
+        let mut d = TradeSignal {
+            side: sig.side,
+            account: NO_ACCOUNT,
+            symbol: sig.symbol,
+            strategy: sig.strategy as u32,
+            seq: sig.seq,
+            ts_event: sig.ts_event,
+            ingress: sig.ingress,
+            price: sig.close,
+            ..Default::default()
+        };
+        let (req, order) = match self.decide(sig, &mut d) {
+            Ok(x) => x,
+            Err(outcome) => {
+                d.outcome = outcome as u8;
+                self.counters.dropped_by[outcome as usize] += 1;
+                self.journal.emit(d.into());
+                return;
+            }
+        };
+        match sig.side() {
+            Some(Side::Buy) => self.counters.routed_buy += 1,
+            _ => self.counters.routed_sell += 1,
+        }
+        self.journal.emit(d.into());
+        self.exec.clear();
+        self.venue.submit(&req, &mut self.exec);
+        let reports = self.exec.as_slice();
+        if reports.len() == 1
+            && reports[0].exec_type == ExecType::Fill as u8
+            && reports[0].order_id == order.id
+            && reports[0].last_qty == order.qty
+        {
+            // Filled in full within the submit call (the inline venue): the
+            // order is never in flight, so it skips the order table.
+            let r = reports[0];
+            self.apply_fill(&order, &r, false);
+            return;
+        }
+        let inserted = self.orders.insert(order);
+        debug_assert!(inserted, "capacity and uniqueness were checked in decide");
+        self.accounts.open_orders[order.account as usize] += 1;
+        for i in 0..self.exec.as_slice().len() {
+            let r = self.exec.as_slice()[i];
+            self.on_exec(&r);
+        }
+    }
+
+    /// Picks, sizes and risk-checks the order for `sig` and reserves its
+    /// position slot and capital; fills `d`. The caller books the order.
+    #[inline]
+    fn decide(
+        &mut self,
+        sig: &StrategySignal,
+        d: &mut TradeSignal,
+    ) -> Result<(OrderRequest, Order), Outcome> {
+        let side = sig.side().ok_or(Outcome::InvalidSignal)?;
+        if !(sig.close.is_finite() && sig.close > 0.0) {
+            return Err(Outcome::InvalidSignal);
+        }
+        let s = sig.symbol;
+        if s as usize >= self.params.symbols {
+            return Err(Outcome::UnknownSymbol);
+        }
+        self.marks[s as usize] = sig.close;
+        self.sizer.observe(s, sig.close);
+        if self.risk.global_kill {
+            return Err(Outcome::KillSwitch);
+        }
+        let order_id = sig.seq.wrapping_add(1);
+        if order_id == 0 || self.orders.get(order_id).is_some() {
+            // Sequence numbers must be unique: a repeated one cannot become a second order.
+            return Err(Outcome::InvalidSignal);
+        }
+        let (a, route, qty) = match side {
+            Side::Buy => {
+                let (a, route) = self.picker.pick_buy(s).ok_or(Outcome::NoEligibleAccount)?;
+                d.account = a;
+                d.route = route as u8;
+                let qty = self.sizer.buy_qty(
+                    s,
+                    sig.strength,
+                    sig.close,
+                    self.accounts.initial_capital[a as usize],
+                );
+                (a, route, qty)
+            }
+            Side::Sell => {
+                let (a, rec) = self.picker.pick_sell(s, &self.book).map_err(|any| {
+                    if any {
+                        Outcome::CloseInFlight
+                    } else {
+                        Outcome::NoHolder
+                    }
+                })?;
+                d.account = a;
+                d.route = Route::Close as u8;
+                (a, Route::Close, self.book.get(rec).net_qty)
+            }
+        };
+        d.qty = qty;
+        if qty <= 0.0 {
+            return Err(Outcome::ZeroQty);
+        }
+        if let Err(b) = self.risk.check(&self.accounts, a, side, qty, sig.close) {
+            self.journal.emit(
+                RiskEvent {
+                    rule: b.rule as u8,
+                    side: side as u8,
+                    account: a,
+                    symbol: s,
+                    seq: sig.seq,
+                    ts_event: sig.ts_event,
+                    value: b.value,
+                    limit: b.limit,
+                    ..Default::default()
+                }
+                .into(),
+            );
+            return Err(b.rule);
+        }
+        if self.orders.is_full() {
+            return Err(Outcome::OrderPoolFull);
+        }
+        // Reserve at routing time: the slot, the holder mark and the capital,
+        // so a burst of signals cannot over-fill the account before fills arrive.
+        let rec = match route {
+            Route::Open => {
+                let rec = self.book.open(a, s).ok_or(Outcome::PositionPoolFull)?;
+                self.picker.add_holder(s, a);
+                rec
+            }
+            _ => self.book.find(a, s).ok_or(Outcome::NoEligibleAccount)?,
+        };
+        let i = a as usize;
+        let p = self.book.get_mut(rec);
+        match side {
+            Side::Buy => {
+                p.pending_buy += qty;
+                self.accounts.capital_used[i] += qty * sig.close;
+            }
+            Side::Sell => p.pending_sell += qty,
+        }
+        if route == Route::Open {
+            self.refresh(a);
+        }
+        d.order_id = order_id;
+        let order = Order {
+            id: order_id,
+            account: a,
+            symbol: s,
+            side,
+            route,
+            state: OrderState::New,
+            qty,
+            price: sig.close,
+            cum_qty: 0.0,
+            seq: sig.seq,
+        };
+        let req = OrderRequest {
+            action: OrderRequest::NEW,
+            side: side as u8,
+            order_type: OrderType::Market as u8,
+            account: a,
+            symbol: s,
+            strategy: sig.strategy as u32,
+            order_id,
+            qty,
+            price: sig.close,
+            seq: sig.seq,
+            ts_event: sig.ts_event,
+            ingress: sig.ingress,
+            ..Default::default()
+        };
+        Ok((req, order))
+    }
+
+    // ------------------------------------------------------- exec reports
+
+    /// Applies one execution report. Unknown orders, malformed reports and
+    /// transitions the order's state does not allow are counted and skipped.
+    #[inline]
+    pub fn on_exec(&mut self, r: &ExecReport) {
+        let Some(et) = r.exec_type() else {
+            self.counters.exec_invalid += 1;
+            return;
+        };
+        let Some(o) = self.orders.get(r.order_id).copied() else {
+            self.counters.exec_unknown += 1;
+            return;
+        };
+        match et {
+            ExecType::Ack => {
+                let Ok(state) = transition(o.state, OrderState::Acked) else {
+                    self.counters.exec_invalid += 1;
+                    return;
+                };
+                if let Some(m) = self.orders.get_mut(o.id) {
+                    m.state = state;
+                }
+                self.emit_order_update(&o, state, 0, r.ts_event);
+            }
+            ExecType::Fill => self.apply_fill(&o, r, true),
+            ExecType::Cancelled | ExecType::Rejected => {
+                let to = if et == ExecType::Cancelled {
+                    OrderState::Cancelled
+                } else {
+                    OrderState::Rejected
+                };
+                let Ok(state) = transition(o.state, to) else {
+                    self.counters.exec_invalid += 1;
+                    return;
+                };
+                self.release(&o, o.leaves_qty());
+                self.finish_order(&o);
+                self.emit_order_update(&o, state, r.reason, r.ts_event);
+            }
+        }
+    }
+
+    /// Applies a fill of order `o` (`tracked`: the order is in the order table).
+    #[inline]
+    fn apply_fill(&mut self, o: &Order, r: &ExecReport, tracked: bool) {
+        let (qty, px) = (r.last_qty, r.last_px);
+        if !(qty.is_finite() && qty > 0.0 && px.is_finite() && px > 0.0) {
+            self.counters.exec_invalid += 1;
+            return;
+        }
+        // A venue never fills more than was ordered; excess is ignored and counted.
+        let qty = if qty > o.leaves_qty() + QTY_EPSILON {
+            self.counters.exec_invalid += 1;
+            o.leaves_qty()
+        } else {
+            qty.min(o.leaves_qty())
+        };
+        let cum = o.cum_qty + qty;
+        let to = if cum >= o.qty - QTY_EPSILON {
+            OrderState::Filled
+        } else {
+            OrderState::PartiallyFilled
+        };
+        let Ok(state) = transition(o.state, to) else {
+            self.counters.exec_invalid += 1;
+            return;
+        };
+        let Some(rec) = self.book.find(o.account, o.symbol) else {
+            self.counters.exec_invalid += 1;
+            return;
+        };
+        let a = o.account as usize;
+        let is_buy = o.side == Side::Buy;
+        let p = self.book.get_mut(rec);
+        if is_buy {
+            p.pending_buy = (p.pending_buy - qty).max(0.0);
+            self.accounts.capital_used[a] += qty * (px - o.price);
+        } else {
+            p.pending_sell = (p.pending_sell - qty).max(0.0);
+            self.accounts.capital_used[a] -= qty.min(p.net_qty) * p.avg_price;
+        }
+        let pnl = p.apply_fill(is_buy, qty, px);
+        let pos = *p;
+        self.accounts.realized_pnl[a] += pnl;
+        self.counters.fills += 1;
+        self.journal.emit(
+            Fill {
+                side: o.side as u8,
+                order_state: state as u8,
+                account: o.account,
+                symbol: o.symbol,
+                seq: o.seq,
+                ts_event: r.ts_event,
+                order_id: o.id,
+                qty,
+                price: px,
+                cum_qty: cum,
+                ..Default::default()
+            }
+            .into(),
+        );
+        let op = if pos.net_qty > 0.0 {
+            RollupOp::Upsert
+        } else {
+            RollupOp::Delete
+        };
+        self.journal.emit(
+            RollupChange {
+                op: op as u8,
+                account: o.account,
+                symbol: o.symbol,
+                engine: self.params.engine_id,
+                seq: o.seq,
+                ts_event: r.ts_event,
+                net_qty: pos.net_qty,
+                avg_price: if op == RollupOp::Upsert {
+                    pos.avg_price
+                } else {
+                    0.0
+                },
+                realized_pnl: pos.realized_pnl,
+                last_price: px,
+                ..Default::default()
+            }
+            .into(),
+        );
+        if pos.is_flat_and_idle() {
+            self.book.close(o.account, o.symbol);
+            self.picker.remove_holder(o.symbol, o.account);
+            self.refresh(o.account);
+        }
+        if !tracked {
+            return;
+        }
+        if state.is_terminal() {
+            self.finish_order(o);
+        } else if let Some(m) = self.orders.get_mut(o.id) {
+            m.cum_qty = cum;
+            m.state = state;
+        }
+    }
+
+    /// Releases what an order reserved for `leaves` unfilled quantity.
+    #[inline]
+    fn release(&mut self, o: &Order, leaves: f64) {
+        let Some(rec) = self.book.find(o.account, o.symbol) else {
+            return;
+        };
+        let p = self.book.get_mut(rec);
+        if o.side == Side::Buy {
+            p.pending_buy = (p.pending_buy - leaves).max(0.0);
+            self.accounts.capital_used[o.account as usize] -= leaves * o.price;
+        } else {
+            p.pending_sell = (p.pending_sell - leaves).max(0.0);
+        }
+        if p.is_flat_and_idle() {
+            self.book.close(o.account, o.symbol);
+            self.picker.remove_holder(o.symbol, o.account);
+            self.refresh(o.account);
+        }
+    }
+
+    #[inline]
+    fn finish_order(&mut self, o: &Order) {
+        self.orders.remove(o.id);
+        let n = &mut self.accounts.open_orders[o.account as usize];
+        *n = n.saturating_sub(1);
+    }
+
+    #[inline]
+    fn emit_order_update(&mut self, o: &Order, state: OrderState, reason: u8, ts: u64) {
+        self.counters.order_updates += 1;
+        self.journal.emit(
+            OrderUpdate {
+                side: o.side as u8,
+                state: state as u8,
+                reason,
+                account: o.account,
+                symbol: o.symbol,
+                seq: o.seq,
+                ts_event: ts,
+                order_id: o.id,
+                qty: o.qty,
+                price: o.price,
+                cum_qty: o.cum_qty,
+                ..Default::default()
+            }
+            .into(),
+        );
+    }
+
+    // ------------------------------------------- policies, rollups, control
+
+    /// Applies an account policy update (status, limits, kill switch).
+    #[inline]
+    pub fn on_policy(&mut self, p: &AccountPolicy) {
+        if !self
+            .accounts
+            .apply_policy(p, self.book.slots_per_account() as u32)
+        {
+            self.counters.policies_invalid += 1;
+            return;
+        }
+        self.counters.policies += 1;
+        self.refresh(p.account);
+        self.journal.emit((*p).into());
+    }
+
+    /// Applies a rollup change made elsewhere (another engine, a manual
+    /// correction). This engine's own changes are recognised and skipped.
+    #[inline]
+    pub fn on_rollup(&mut self, rc: &RollupChange) {
+        if rc.engine == self.params.engine_id {
+            self.counters.rollups_own += 1;
+            return;
+        }
+        let (a, s) = (rc.account, rc.symbol);
+        if a as usize >= self.accounts.len() || s as usize >= self.params.symbols {
+            self.counters.rollups_invalid += 1;
+            return;
+        }
+        let ok = match rc.op() {
+            RollupOp::Upsert if rc.net_qty > 0.0 && rc.net_qty.is_finite() => {
+                self.set_position(a, s, rc.net_qty, rc.avg_price, rc.realized_pnl)
+            }
+            _ => {
+                self.set_position(a, s, 0.0, 0.0, rc.realized_pnl);
+                true
+            }
+        };
+        if !ok {
+            self.counters.rollups_invalid += 1;
+            return;
+        }
+        self.counters.rollups_applied += 1;
+        self.journal.emit((*rc).into());
+    }
+
+    /// Sets (a, s) to a filled position of `net_qty` (0: flat), keeping
+    /// anything in flight. Returns false if a new position has no free slot.
+    fn set_position(
+        &mut self,
+        a: AccountId,
+        s: SymbolId,
+        net_qty: f64,
+        avg: f64,
+        realized: f64,
+    ) -> bool {
+        let rec = match self.book.find(a, s) {
+            Some(r) => r,
+            None if net_qty > 0.0 => match self.book.open(a, s) {
+                Some(r) => {
+                    self.picker.add_holder(s, a);
+                    r
+                }
+                None => return false,
+            },
+            None => return true,
+        };
+        let i = a as usize;
+        let p = self.book.get_mut(rec);
+        self.accounts.capital_used[i] += net_qty * avg - p.net_qty * p.avg_price;
+        p.net_qty = net_qty;
+        p.avg_price = if net_qty > 0.0 { avg } else { 0.0 };
+        p.realized_pnl = realized;
+        if p.is_flat_and_idle() {
+            self.book.close(a, s);
+            self.picker.remove_holder(s, a);
+        }
+        self.refresh(a);
+        true
+    }
+
+    /// Applies an operator / risk control action.
+    #[inline]
+    pub fn on_control(&mut self, c: &Control) {
+        let Some(op) = c.op() else {
+            self.counters.controls_invalid += 1;
+            return;
+        };
+        let a = c.account;
+        let needs_account = !matches!(op, ControlOp::KillAll | ControlOp::ReleaseAll);
+        if needs_account && a as usize >= self.accounts.len() {
+            self.counters.controls_invalid += 1;
+            return;
+        }
+        let i = a as usize;
+        match op {
+            ControlOp::KillAll => self.risk.global_kill = true,
+            ControlOp::ReleaseAll => self.risk.global_kill = false,
+            ControlOp::KillAccount => self.accounts.killed[i] = true,
+            ControlOp::ReleaseAccount => self.accounts.killed[i] = false,
+            ControlOp::BlockBuys => self.accounts.buys_blocked[i] = true,
+            ControlOp::AllowBuys => self.accounts.buys_blocked[i] = false,
+            ControlOp::SetStatus => match AccountStatus::from_u8(c.value) {
+                Some(st) => self.accounts.status[i] = st,
+                None => {
+                    self.counters.controls_invalid += 1;
+                    return;
+                }
+            },
+        }
+        if needs_account {
+            self.refresh(a);
+        }
+        self.counters.controls += 1;
+        self.journal.emit((*c).into());
+    }
+
+    #[inline]
+    fn refresh(&mut self, a: AccountId) {
+        let i = a as usize;
+        self.picker.refresh(
+            a,
+            self.accounts.buy_eligible(a),
+            self.book.open_count(a),
+            self.accounts.max_open_symbols[i],
+        );
+    }
+
+    // ---------------------------------------------------------------- results
+
+    /// Positions with filled quantity, across all accounts.
+    pub fn open_positions(&self) -> u64 {
+        (0..self.accounts.len() as AccountId)
+            .map(|a| {
+                self.book
+                    .positions_of(a)
+                    .filter(|(_, p)| p.net_qty > 0.0)
+                    .count() as u64
+            })
+            .sum()
+    }
+
+    /// W1's checksum: sum over open positions of `(account+1) * (symbol+1) * net_qty`,
+    /// accounts in id order.
+    pub fn checksum(&self) -> f64 {
+        let mut sum = 0.0;
+        for a in 0..self.accounts.len() as AccountId {
+            for (s, p) in self.book.positions_of(a) {
+                if p.net_qty > 0.0 {
+                    sum += (a as f64 + 1.0) * (s as f64 + 1.0) * p.net_qty;
+                }
+            }
+        }
+        sum
+    }
+
+    /// Realized P&L: per-account sums (each in fill order) added in account id order.
+    pub fn realized_pnl(&self) -> f64 {
+        self.accounts.realized_pnl.iter().sum()
+    }
+
+    /// Last close seen per symbol (0 if none yet).
+    pub fn marks(&self) -> &[f64] {
+        &self.marks
+    }
+}

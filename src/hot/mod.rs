@@ -1,0 +1,22 @@
+//! The hot path: everything the pinned hot thread runs after start-up.
+//!
+//! Rules for every file in this folder: after construction nothing allocates,
+//! locks, makes a system call, formats or logs. Tables are preallocated from
+//! configured capacities. Proven by `tests/hot_alloc.rs`.
+
+pub mod accounts;
+pub mod bitrows;
+pub mod engine;
+pub mod journal;
+pub mod orders;
+pub mod picker;
+pub mod positions;
+pub mod risk;
+pub mod run;
+pub mod sizing;
+
+pub use engine::{HotCounters, HotEngine, HotParams};
+pub use journal::JournalOut;
+pub use picker::TieBreak;
+pub use run::{run_hot_loop, HotInputs, LoopParams, LoopStats};
+pub use sizing::{SizingModel, SizingParams};

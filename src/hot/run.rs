@@ -1,0 +1,102 @@
+//! The hot loop: drains the input rings in priority order (control, exec
+//! reports, policies and rollups, then signals), in batches, and publishes
+//! the journal once per turn.
+//!
+//! Hot-path rules: after the loop starts nothing allocates, locks, logs or
+//! makes a system call (the wait strategy is busy-spin unless configured
+//! otherwise). The loop ends when the signal source has closed and every
+//! ring has been drained.
+
+use ringbuffers::{Consumer, WaitStrategy, Waiter};
+use tradeengine_adapters::venue::Venue;
+use tradeengine_model::{AccountPolicy, Control, ExecReport, RollupChange, StrategySignal};
+
+use super::engine::HotEngine;
+
+/// Most control events / exec reports / policy and rollup updates handled per turn.
+const SIDE_BATCH: usize = 256;
+
+/// The hot thread's input rings.
+pub struct HotInputs {
+    pub control: Consumer<Control>,
+    /// Exec reports from an external venue (none for the inline simulator).
+    pub exec_reports: Option<Consumer<ExecReport>>,
+    pub policies: Consumer<AccountPolicy>,
+    pub rollups: Consumer<RollupChange>,
+    pub signals: Consumer<StrategySignal>,
+}
+
+/// Loop tuning.
+#[derive(Clone, Copy, Debug)]
+pub struct LoopParams {
+    /// Most signals drained per turn.
+    pub signal_batch: usize,
+    /// How the hot thread waits when every ring is empty.
+    pub wait: WaitStrategy,
+}
+
+/// What the loop itself counted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LoopStats {
+    /// Turns that found work.
+    pub busy_turns: u64,
+    /// Turns that found every ring empty.
+    pub idle_turns: u64,
+}
+
+/// Runs the hot loop until the signal ring is closed and drained.
+pub fn run_hot_loop<V: Venue>(
+    engine: &mut HotEngine<V>,
+    inputs: &mut HotInputs,
+    params: LoopParams,
+) -> LoopStats {
+    let mut waiter = Waiter::new(params.wait);
+    let mut stats = LoopStats::default();
+    let batch = params.signal_batch.max(1);
+    loop {
+        let mut work = 0;
+        work += inputs
+            .control
+            .drain(SIDE_BATCH, |b| b.iter().for_each(|c| engine.on_control(c)));
+        if let Some(exec) = inputs.exec_reports.as_mut() {
+            work += exec.drain(SIDE_BATCH, |b| b.iter().for_each(|r| engine.on_exec(r)));
+        }
+        work += inputs
+            .policies
+            .drain(SIDE_BATCH, |b| b.iter().for_each(|p| engine.on_policy(p)));
+        work += inputs
+            .rollups
+            .drain(SIDE_BATCH, |b| b.iter().for_each(|r| engine.on_rollup(r)));
+        work += inputs
+            .signals
+            .drain(batch, |b| b.iter().for_each(|s| engine.on_signal(s)));
+        if work > 0 {
+            engine.flush();
+            stats.busy_turns += 1;
+            waiter.reset();
+            continue;
+        }
+        if inputs.signals.is_finished() {
+            // The source closed and everything it sent was consumed; a last
+            // look at the side rings, then stop.
+            let late = inputs
+                .control
+                .drain(usize::MAX, |b| b.iter().for_each(|c| engine.on_control(c)))
+                + inputs
+                    .policies
+                    .drain(usize::MAX, |b| b.iter().for_each(|p| engine.on_policy(p)))
+                + inputs
+                    .rollups
+                    .drain(usize::MAX, |b| b.iter().for_each(|r| engine.on_rollup(r)));
+            if late == 0 {
+                break;
+            }
+            engine.flush();
+            continue;
+        }
+        stats.idle_turns += 1;
+        waiter.wait();
+    }
+    engine.flush();
+    stats
+}

@@ -1,0 +1,14 @@
+//! TradeEngine: strategy signals in, routed, risk-checked orders out, fills
+//! applied to positions — on one pinned hot thread fed by lock-free rings,
+//! with cold threads for everything else.
+//!
+//! - [`hot`]: the hot path (no allocation, lock, syscall or logging after start-up).
+//! - [`cold`]: cold-path consumers (journal summary; persistence later).
+//! - [`config`]: TOML configuration, validation, the built-in default.
+//! - [`pipeline`]: threads, pinning and rings wired together.
+
+pub mod cold;
+pub mod config;
+pub mod hot;
+pub mod pinning;
+pub mod pipeline;

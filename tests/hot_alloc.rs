@@ -1,0 +1,185 @@
+//! Proof that the hot thread allocates nothing after start-up: a counting
+//! global allocator counts every allocation made on a thread while that
+//! thread's tracking flag is on. The hot thread turns it on through the
+//! pipeline's `on_ready` hook (right before its loop) and off in `on_exit`.
+
+mod common;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tradeengine::config::Config;
+use tradeengine::pipeline::{run_workload, HotHooks};
+use tradeengine_adapters::feeds::{Workload, WorkloadKind};
+use tradeengine_model::*;
+
+struct Counting;
+
+thread_local! {
+    static TRACK: Cell<bool> = const { Cell::new(false) };
+    static COUNT: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Allocations counted on the last hot thread that called `stop`.
+static LAST: AtomicU64 = AtomicU64::new(u64::MAX);
+
+fn note() {
+    let _ = TRACK.try_with(|t| {
+        if t.get() {
+            let _ = COUNT.try_with(|c| c.set(c.get() + 1));
+        }
+    });
+}
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        note();
+        unsafe { System.alloc(l) }
+    }
+    unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
+        note();
+        unsafe { System.alloc_zeroed(l) }
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
+        note();
+        unsafe { System.realloc(p, l, n) }
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        unsafe { System.dealloc(p, l) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn start() {
+    COUNT.with(|c| c.set(0));
+    TRACK.with(|t| t.set(true));
+}
+
+fn stop() {
+    TRACK.with(|t| t.set(false));
+    LAST.store(COUNT.with(|c| c.get()), Ordering::SeqCst);
+}
+
+const HOOKS: HotHooks = HotHooks {
+    on_ready: Some(start),
+    on_exit: Some(stop),
+};
+
+// One test function: the hooks share `LAST`, so the cases run in sequence.
+#[test]
+fn hot_thread_allocates_nothing_after_start_up() {
+    // 0. The counter itself works.
+    std::thread::spawn(|| {
+        start();
+        let v: Vec<u64> = Vec::with_capacity(std::hint::black_box(10));
+        drop(v);
+        stop();
+    })
+    .join()
+    .unwrap();
+    assert_eq!(
+        LAST.load(Ordering::SeqCst),
+        1,
+        "the counting allocator must see an allocation"
+    );
+
+    // 1. W1 through the real threads and rings.
+    let w = Workload::new(WorkloadKind::W1, 100_000, 42);
+    let run = run_workload(&Config::builtin(), &w, HOOKS).unwrap();
+    assert_eq!(run.counters.signals, 100_000);
+    assert_eq!(
+        LAST.load(Ordering::SeqCst),
+        0,
+        "hot thread allocated during the W1 run"
+    );
+
+    // 2. Tiny rings: wrap-around, full rings (producer stalls), spin-then-yield.
+    let tiny = Config::from_toml_str(
+        "[engine]\nsignal_batch = 5\njournal_stage = 16\nhot_wait = \"spin-then-yield\"\n[rings]\nsignals = 8\njournal = 16\n",
+        "tiny",
+    )
+    .unwrap();
+    LAST.store(u64::MAX, Ordering::SeqCst);
+    let run = run_workload(&tiny, &Workload::new(WorkloadKind::W1, 20_000, 9), HOOKS).unwrap();
+    assert!(run.journal_ring.stalls > 0);
+    assert_eq!(
+        LAST.load(Ordering::SeqCst),
+        0,
+        "hot thread allocated with tiny rings"
+    );
+
+    // 3. Every other hot entry point: policies, controls, rollups, exec
+    //    reports (including bad ones), drops and risk rejects.
+    std::thread::spawn(|| {
+        let mut h = common::Harness::with_accounts(50, 4);
+        let mut p = common::policy(3, AccountStatus::Active, 4);
+        p.max_order_qty = 0.5;
+        start();
+        for i in 0..20_000u64 {
+            let e = &mut h.engine;
+            let sig = StrategySignal {
+                seq: i,
+                close: 100.0 + (i % 7) as f64,
+                strength: 0.5,
+                symbol: (i % 61) as u32,
+                side: if i % 3 == 0 { 2 } else { 1 },
+                ..Default::default()
+            };
+            e.on_signal(&sig);
+            if i % 97 == 0 {
+                e.on_policy(&p);
+                e.on_control(&Control {
+                    op: ControlOp::BlockBuys as u8,
+                    account: (i % 50) as u32,
+                    ..Default::default()
+                });
+                e.on_control(&Control {
+                    op: ControlOp::AllowBuys as u8,
+                    account: (i % 50) as u32,
+                    ..Default::default()
+                });
+                e.on_control(&Control {
+                    op: 200,
+                    ..Default::default()
+                });
+                e.on_rollup(&RollupChange {
+                    op: RollupOp::Upsert as u8,
+                    account: (i % 50) as u32,
+                    symbol: 63,
+                    engine: 9,
+                    net_qty: 2.0,
+                    avg_price: 10.0,
+                    ..Default::default()
+                });
+                e.on_rollup(&RollupChange {
+                    op: RollupOp::Delete as u8,
+                    account: (i % 50) as u32,
+                    symbol: 63,
+                    engine: 9,
+                    ..Default::default()
+                });
+                e.on_exec(&ExecReport {
+                    exec_type: ExecType::Fill as u8,
+                    order_id: i + 10_000_000,
+                    ..Default::default()
+                });
+            }
+            e.flush();
+            // The journal ring (64Ki) is drained outside the tracked region.
+            if i % 1000 == 999 {
+                stop();
+                h.records::<TradeSignal>();
+                let _ = h.buy(0, 1.0);
+                start();
+            }
+        }
+        stop();
+        assert!(h.engine.counters().policies > 0 && h.engine.counters().rollups_applied > 0);
+    })
+    .join()
+    .unwrap();
+    assert_eq!(LAST.load(Ordering::SeqCst), 0, "hot entry points allocated");
+}
