@@ -253,7 +253,7 @@ impl<V: Venue> HotEngine<V> {
             price: sig.close,
             ..Default::default()
         };
-        let (req, order) = match self.decide(sig, &mut d) {
+        let (req, order, rec) = match self.decide(sig, &mut d) {
             Ok(x) => x,
             Err(outcome) => {
                 d.outcome = outcome as u8;
@@ -278,7 +278,7 @@ impl<V: Venue> HotEngine<V> {
             // Filled in full within the submit call (the inline venue): the
             // order is never in flight, so it skips the order table.
             let r = reports[0];
-            self.apply_fill(&order, &r, false);
+            self.apply_fill(&order, &r, Some(rec), false);
             return;
         }
         let inserted = self.orders.insert(order);
@@ -297,7 +297,7 @@ impl<V: Venue> HotEngine<V> {
         &mut self,
         sig: &StrategySignal,
         d: &mut TradeSignal,
-    ) -> Result<(OrderRequest, Order), Outcome> {
+    ) -> Result<(OrderRequest, Order, u32), Outcome> {
         let side = sig.side().ok_or(Outcome::InvalidSignal)?;
         if !(sig.close.is_finite() && sig.close > 0.0) {
             return Err(Outcome::InvalidSignal);
@@ -416,7 +416,7 @@ impl<V: Venue> HotEngine<V> {
             ingress: sig.ingress,
             ..Default::default()
         };
-        Ok((req, order))
+        Ok((req, order, rec))
     }
 
     // ------------------------------------------------------- exec reports
@@ -444,7 +444,7 @@ impl<V: Venue> HotEngine<V> {
                 }
                 self.emit_order_update(&o, state, 0, r.ts_event);
             }
-            ExecType::Fill => self.apply_fill(&o, r, true),
+            ExecType::Fill => self.apply_fill(&o, r, None, true),
             ExecType::Cancelled | ExecType::Rejected => {
                 let to = if et == ExecType::Cancelled {
                     OrderState::Cancelled
@@ -462,9 +462,10 @@ impl<V: Venue> HotEngine<V> {
         }
     }
 
-    /// Applies a fill of order `o` (`tracked`: the order is in the order table).
+    /// Applies a fill of order `o` (`rec`: its position record when the
+    /// caller knows it; `tracked`: the order is in the order table).
     #[inline]
-    fn apply_fill(&mut self, o: &Order, r: &ExecReport, tracked: bool) {
+    fn apply_fill(&mut self, o: &Order, r: &ExecReport, rec: Option<u32>, tracked: bool) {
         let (qty, px) = (r.last_qty, r.last_px);
         if !(qty.is_finite() && qty > 0.0 && px.is_finite() && px > 0.0) {
             self.counters.exec_invalid += 1;
@@ -487,7 +488,7 @@ impl<V: Venue> HotEngine<V> {
             self.counters.exec_invalid += 1;
             return;
         };
-        let Some(rec) = self.book.find(o.account, o.symbol) else {
+        let Some(rec) = rec.or_else(|| self.book.find(o.account, o.symbol)) else {
             self.counters.exec_invalid += 1;
             return;
         };

@@ -28,19 +28,21 @@ pub enum TieBreak {
     RoundRobin,
 }
 
-/// Accounts bucketed by a small key (open count), with a mask of non-empty buckets.
+/// Accounts bucketed by a small key (open count), with a mask of non-empty
+/// buckets. With `members`, each bucket also knows which accounts it holds;
+/// without, it only counts them (enough to know the least key in use).
 #[derive(Debug)]
 struct Buckets {
-    members: BitRows,
+    members: Option<BitRows>,
     key_of: Vec<u32>,
     len: Vec<u32>,
     nonempty: BitRows,
 }
 
 impl Buckets {
-    fn new(keys: usize, accounts: usize) -> Self {
+    fn new(keys: usize, accounts: usize, with_members: bool) -> Self {
         Self {
-            members: BitRows::new(keys, accounts),
+            members: with_members.then(|| BitRows::new(keys, accounts)),
             key_of: vec![NONE; accounts],
             len: vec![0; keys],
             nonempty: BitRows::new(1, keys),
@@ -55,14 +57,18 @@ impl Buckets {
             return;
         }
         if old != NONE {
-            self.members.clear(old as usize, a);
+            if let Some(m) = self.members.as_mut() {
+                m.clear(old as usize, a);
+            }
             self.len[old as usize] -= 1;
             if self.len[old as usize] == 0 {
                 self.nonempty.clear(0, old as usize);
             }
         }
         if key != NONE {
-            self.members.set(key as usize, a);
+            if let Some(m) = self.members.as_mut() {
+                m.set(key as usize, a);
+            }
             self.len[key as usize] += 1;
             self.nonempty.set(0, key as usize);
         }
@@ -82,7 +88,7 @@ pub struct Picker {
     allow_scale_in: bool,
     /// BUY-eligible accounts with free capacity, by open count.
     open_buckets: Buckets,
-    /// BUY-eligible accounts (for scale-in), by open count.
+    /// BUY-eligible accounts (for scale-in), counted by open count.
     scale_buckets: Buckets,
     /// Row `s`: accounts holding symbol `s` (reserved positions included).
     holders: BitRows,
@@ -103,8 +109,8 @@ impl Picker {
         Self {
             tie_break,
             allow_scale_in,
-            open_buckets: Buckets::new(max_slots + 1, accounts),
-            scale_buckets: Buckets::new(max_slots + 1, accounts),
+            open_buckets: Buckets::new(max_slots + 1, accounts, true),
+            scale_buckets: Buckets::new(max_slots + 1, accounts, false),
             holders: BitRows::new(symbols, accounts),
             accounts,
             cursor: usize::MAX,
@@ -149,7 +155,11 @@ impl Picker {
         let row = s as usize;
         let mut key = self.open_buckets.first_key_from(0);
         while let Some(k) = key {
-            let hit = self.first_in(&self.open_buckets.members, k, Some(row));
+            let hit = self
+                .open_buckets
+                .members
+                .as_ref()
+                .and_then(|m| self.first_in(m, k, Some(row)));
             if let Some(a) = hit {
                 self.chosen(a);
                 return Some((a as AccountId, Route::Open));

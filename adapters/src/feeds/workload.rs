@@ -167,7 +167,8 @@ pub struct WorkloadGenerator {
     next_seq: u64,
     symbols: u64,
     prices: Vec<f64>,
-    /// Per symbol, the last 21 closes as a ring (`history[s * 21 + k]`).
+    /// Per symbol, the last 21 closes, each stored twice (`history[s * 42 + k]`
+    /// and `+ 21`), so that any window of the ring is one contiguous slice.
     history: Vec<f64>,
     /// Per symbol, how many closes it has had so far.
     closes: Vec<u64>,
@@ -183,7 +184,7 @@ impl WorkloadGenerator {
             next_seq: 0,
             symbols: w.symbols as u64,
             prices: (0..w.symbols).map(Workload::start_price).collect(),
-            history: vec![0.0; s * SMA_LONG],
+            history: vec![0.0; s * 2 * SMA_LONG],
             closes: vec![0; s],
         }
     }
@@ -226,12 +227,18 @@ impl WorkloadGenerator {
         let strength = (self.rng.next_u64() % 1000) as f64 / 1000.0;
 
         let count = self.closes[s];
-        let hist = &mut self.history[s * SMA_LONG..(s + 1) * SMA_LONG];
-        hist[(count % SMA_LONG as u64) as usize] = close;
+        let hist = &mut self.history[s * 2 * SMA_LONG..(s + 1) * 2 * SMA_LONG];
+        let slot = (count % SMA_LONG as u64) as usize;
+        hist[slot] = close;
+        hist[slot + SMA_LONG] = close;
         let count = count + 1;
         self.closes[s] = count;
-        let sma5 = mean_of_last(hist, count, SMA_SHORT);
-        let sma21 = mean_of_last(hist, count, SMA_LONG);
+        // The newest close sits at `slot` (and `slot + 21`): the last k closes,
+        // oldest first, are `hist[slot + 22 - k ..= slot + 21]`.
+        let sma5 =
+            mean(&hist[slot + SMA_LONG + 1 - (count as usize).min(SMA_SHORT)..=slot + SMA_LONG]);
+        let sma21 =
+            mean(&hist[slot + SMA_LONG + 1 - (count as usize).min(SMA_LONG)..=slot + SMA_LONG]);
 
         Some(StrategySignal {
             seq: i,
@@ -263,23 +270,14 @@ impl WorkloadGenerator {
     }
 }
 
-/// Mean of the last `min(window, count)` closes in the ring `hist` (21
-/// slots, close `c` at `c % 21`), summed oldest first.
+/// Mean of `closes`, summed oldest first (left to right).
 #[inline]
-fn mean_of_last(hist: &[f64], count: u64, window: usize) -> f64 {
-    let len = hist.len();
-    let k = (count as usize).min(window);
-    // slot of the oldest of the last k closes
-    let mut idx = ((count - k as u64) % len as u64) as usize;
+fn mean(closes: &[f64]) -> f64 {
     let mut sum = 0.0;
-    for _ in 0..k {
-        sum += hist[idx];
-        idx += 1;
-        if idx == len {
-            idx = 0;
-        }
+    for c in closes {
+        sum += c;
     }
-    sum / k as f64
+    sum / closes.len() as f64
 }
 
 #[cfg(test)]
