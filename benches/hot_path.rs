@@ -17,24 +17,12 @@ fn warmed(
     kind: WorkloadKind,
     warm: u64,
     batch: usize,
-) -> (
-    HotEngine<SimVenue>,
-    Consumer<JournalEvent>,
-    Vec<StrategySignal>,
-) {
+) -> (HotEngine<SimVenue>, Consumer<JournalEvent>, Vec<StrategySignal>) {
     let w = Workload::new(kind, warm + batch as u64, 42);
     let (tx, mut rx) = channel("journal", 1 << 16);
-    let params = HotParams {
-        symbols: w.symbols as usize,
-        slots_per_account: w.max_open_symbols as usize,
-        ..Default::default()
-    };
-    let mut e = HotEngine::new(
-        params,
-        &w.account_policies(),
-        SimVenue::new(),
-        JournalOut::new(tx, 1024),
-    );
+    let params =
+        HotParams { symbols: w.symbols as usize, slots_per_account: w.max_open_symbols as usize, ..Default::default() };
+    let mut e = HotEngine::new(params, &w.account_policies(), SimVenue::new(), JournalOut::new(tx, 1024));
     let mut g = w.generator();
     let mut buf = vec![StrategySignal::default(); 256];
     while g.position() < warm {
@@ -50,10 +38,7 @@ fn warmed(
 
 fn signal_to_position(c: &mut Criterion) {
     let mut group = c.benchmark_group("signal_to_position");
-    for (name, kind, warm) in [
-        ("w1", WorkloadKind::W1, 1_000_000),
-        ("w2", WorkloadKind::W2, 1_000_000),
-    ] {
+    for (name, kind, warm) in [("w1", WorkloadKind::W1, 1_000_000), ("w2", WorkloadKind::W2, 1_000_000)] {
         let (mut e, mut rx, next) = warmed(kind, warm, 256);
         group.throughput(Throughput::Elements(next.len() as u64));
         // The same 256 signals replayed on a saturated book: decisions differ

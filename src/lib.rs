@@ -6,9 +6,12 @@
 //! - [`cold`]: cold-path consumers (journal summary; persistence later).
 //! - [`config`]: TOML configuration, validation, the built-in default.
 //! - [`pipeline`]: threads, pinning and rings wired together.
+//! - [`latency`]: the tail-latency harness (engine vs the bare ring round trip).
 
 pub mod cold;
 pub mod config;
+pub mod doctor;
 pub mod hot;
+pub mod latency;
 pub mod pinning;
 pub mod pipeline;

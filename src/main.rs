@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use tradeengine::config::{Config, DEFAULT_TOML};
+use tradeengine::latency::{run_latency, LatencyParams};
 use tradeengine::pipeline::{run_workload, HotHooks};
 use tradeengine_adapters::feeds::{Workload, WorkloadKind};
 
@@ -30,6 +31,9 @@ enum Command {
     /// Configuration: print the built-in default, or check a file.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Reports cores, affinity, isolation, frequency governor and transparent
+    /// huge pages, and recommends a pinning layout.
+    Doctor,
 }
 
 #[derive(Subcommand, Debug)]
@@ -48,6 +52,45 @@ enum BenchCommand {
         #[arg(long, default_value_t = 42)]
         seed: u64,
     },
+    /// Tail latency: tick-to-trade of the engine against the bare ring round
+    /// trip (the floor), measured in one run on the same cores and rings.
+    /// Prints the percentiles, writes `.hgrm` files and `latency.png` to
+    /// `--out`, and ends with one line:
+    /// `LATENCY rate=<signals/s> samples=<n> engine_p50=<a> engine_p99=<b> engine_p999=<c> engine_p9999=<d> engine_max=<e> floor_p50=<f> floor_p99=<g> floor_p999=<h> floor_p9999=<i> ratio_p50=<a/f> ratio_p999=<c/h>`
+    Latency {
+        /// Signals per second (paced, coordinated omission corrected), or `max`.
+        #[arg(long, default_value = "1000000", value_parser = parse_rate)]
+        rate: Rate,
+        /// Measured events of each kind (engine signals and floor probes).
+        #[arg(long, default_value_t = 5_100_000)]
+        samples: u64,
+        /// Events sent first and not measured.
+        #[arg(long, default_value_t = 500_000)]
+        warmup: u64,
+        /// Events per block (blocks alternate engine / floor).
+        #[arg(long, default_value_t = 1_000)]
+        block: u64,
+        /// Results folder.
+        #[arg(long, default_value = "results/latency")]
+        out: PathBuf,
+        /// Seed of the W1 stream.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
+}
+
+/// `--rate`: signals per second (`None`: `max`).
+#[derive(Clone, Copy, Debug)]
+struct Rate(Option<f64>);
+
+fn parse_rate(s: &str) -> Result<Rate, String> {
+    if s == "max" {
+        return Ok(Rate(None));
+    }
+    match s.parse::<f64>() {
+        Ok(r) if r.is_finite() && r > 0.0 => Ok(Rate(Some(r))),
+        _ => Err(format!("`{s}` is not a positive rate (signals per second) or `max`")),
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -81,11 +124,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Config(ConfigCommand::Check { file }) => {
             let cfg = Config::load_or_default(file.as_deref().or(cli.config.as_deref()))?;
             let universe = tradeengine::config::Universe::from_config(&cfg)?;
-            eprintln!(
-                "{}: ok ({} accounts)",
-                cfg.source_name(),
-                universe.policies.len()
-            );
+            eprintln!("{}: ok ({} accounts)", cfg.source_name(), universe.policies.len());
             print!("{}", cfg.to_toml());
             Ok(())
         }
@@ -97,6 +136,28 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 eprintln!("tradeengine: warning: {warning}");
             }
             println!("{}", run.result_line());
+            Ok(())
+        }
+        Command::Bench(BenchCommand::Latency { rate, samples, warmup, block, out, seed }) => {
+            let cfg = Config::load_or_default(cli.config.as_deref())?;
+            let p = LatencyParams { rate: rate.0, samples, warmup, block, seed };
+            let run = run_latency(&cfg, &p, HotHooks::default(), Some(&out))?;
+            for warning in &run.layout.warnings {
+                eprintln!("tradeengine: warning: {warning}");
+            }
+            print!("{}", run.summary.table());
+            let m = &run.measured;
+            println!(
+                "harness: sent={} orders={} secs={:.3} send_stalls={} max_send_lag_ns={} hot_pinned={}",
+                m.sent, m.orders, m.secs, m.send_stalls, m.max_send_lag_ns, run.hot_pinned
+            );
+            println!("report: {}", out.display());
+            println!("{}", run.latency_line());
+            Ok(())
+        }
+        Command::Doctor => {
+            let cfg = Config::load_or_default(cli.config.as_deref())?;
+            print!("{}", tradeengine::doctor::report(&cfg));
             Ok(())
         }
     }

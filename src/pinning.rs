@@ -20,11 +20,8 @@ pub struct CoreLayout {
 impl CoreLayout {
     /// Resolves `[engine] hot_core / cold_cores` against the available cores.
     pub fn resolve(cfg: &Config) -> Self {
-        let available: Vec<usize> = core_affinity::get_core_ids()
-            .unwrap_or_default()
-            .into_iter()
-            .map(|c| c.id)
-            .collect();
+        let available: Vec<usize> =
+            core_affinity::get_core_ids().unwrap_or_default().into_iter().map(|c| c.id).collect();
         let mut warnings = Vec::new();
         let hot = match parse_core_spec(&cfg.engine.hot_core).unwrap_or(CoreChoice::Auto) {
             CoreChoice::Unpinned => None,
@@ -38,39 +35,26 @@ impl CoreLayout {
             }
             CoreChoice::Core(c) if available.contains(&c) => Some(c),
             CoreChoice::Core(c) => {
-                warnings.push(format!(
-                    "hot thread not pinned: core {c} is not available (available: {available:?})"
-                ));
+                warnings.push(format!("hot thread not pinned: core {c} is not available (available: {available:?})"));
                 None
             }
         };
         let cold = match parse_core_list(&cfg.engine.cold_cores).unwrap_or(CoreListChoice::Auto) {
             CoreListChoice::Unpinned => Vec::new(),
-            CoreListChoice::Auto => available
-                .iter()
-                .copied()
-                .filter(|c| Some(*c) != hot)
-                .collect(),
+            CoreListChoice::Auto => available.iter().copied().filter(|c| Some(*c) != hot).collect(),
             CoreListChoice::Cores(v) => {
-                let (ok, bad): (Vec<usize>, Vec<usize>) =
-                    v.into_iter().partition(|c| available.contains(c));
+                let (ok, bad): (Vec<usize>, Vec<usize>) = v.into_iter().partition(|c| available.contains(c));
                 if !bad.is_empty() {
-                    warnings.push(format!(
-                        "cold cores {bad:?} are not available and were skipped"
-                    ));
+                    warnings.push(format!("cold cores {bad:?} are not available and were skipped"));
                 }
                 if let Some(h) = hot.filter(|h| ok.contains(h)) {
-                    warnings.push(format!("cold cores include the hot core {h}: cold threads will disturb the hot thread"));
+                    warnings
+                        .push(format!("cold cores include the hot core {h}: cold threads will disturb the hot thread"));
                 }
                 ok
             }
         };
-        Self {
-            hot,
-            cold,
-            available,
-            warnings,
-        }
+        Self { hot, cold, available, warnings }
     }
 
     /// The core for the `i`-th cold thread (round-robin over the cold cores).
@@ -99,9 +83,7 @@ mod tests {
     fn auto_layout_separates_hot_and_cold() {
         let l = CoreLayout::resolve(&Config::builtin());
         if l.available.len() >= 2 {
-            let hot = l
-                .hot
-                .expect("auto pins the hot thread when there are 2+ cores");
+            let hot = l.hot.expect("auto pins the hot thread when there are 2+ cores");
             assert!(!l.cold.contains(&hot));
             assert_eq!(l.cold.len(), l.available.len() - 1);
             assert!(l.warnings.is_empty(), "{:?}", l.warnings);
@@ -113,8 +95,7 @@ mod tests {
 
     #[test]
     fn impossible_core_is_reported_not_fatal() {
-        let c =
-            Config::from_toml_str("[engine]\nhot_core = 4000\ncold_cores = [4001]\n", "t").unwrap();
+        let c = Config::from_toml_str("[engine]\nhot_core = 4000\ncold_cores = [4001]\n", "t").unwrap();
         let l = CoreLayout::resolve(&c);
         assert_eq!(l.hot, None);
         assert!(l.cold.is_empty());

@@ -4,21 +4,21 @@
 //! thread drains the journal. Cold path (start-up and tear-down).
 
 use std::sync::{Arc, Barrier};
-use std::thread;
+use std::thread::{self, JoinHandle};
 use std::time::Instant;
 
 use anyhow::{anyhow, bail, Context};
-use ringbuffers::{channel, RingSnapshot, WaitStrategy, Waiter};
+use ringbuffers::{channel, Consumer, Producer, RingSnapshot, WaitStrategy, Waiter};
 use tradeengine_adapters::feeds::Workload;
-use tradeengine_adapters::venue::SimVenue;
-use tradeengine_model::{JournalEvent, StrategySignal};
+use tradeengine_adapters::venue::{SimVenue, Venue};
+use tradeengine_model::{AccountPolicy, Control, ExecReport, JournalEvent, OrderRequest, RollupChange, StrategySignal};
 
 use crate::cold::{drain_journal, JournalSummary};
 use crate::config::Config;
 use crate::hot::{
-    run_hot_loop, HotCounters, HotEngine, HotInputs, JournalOut, LoopParams, LoopStats, TieBreak,
+    run_hot_loop, HotCounters, HotEngine, HotInputs, HotParams, JournalOut, LoopParams, LoopStats, SizingModel,
+    SizingParams, TieBreak,
 };
-use crate::hot::{SizingModel, SizingParams};
 use crate::pinning::{pin_current, CoreLayout};
 
 /// Functions the hot thread calls right before its loop starts and right
@@ -57,12 +57,7 @@ impl WorkloadRun {
 
     /// The result line (`W1 n=… routed_buy=… … signals_per_s=…`), the CLI contract.
     pub fn result_line(&self) -> String {
-        format!(
-            "{} secs={:.6} signals_per_s={:.0}",
-            self.result_fields(),
-            self.secs,
-            self.signals_per_s()
-        )
+        format!("{} secs={:.6} signals_per_s={:.0}", self.result_fields(), self.secs, self.signals_per_s())
     }
 
     /// The deterministic part of the result line (everything before `secs=`).
@@ -96,60 +91,89 @@ pub fn workload_config(cfg: &Config, w: &Workload) -> Config {
     c
 }
 
-/// Runs workload `w` through the real threads and rings and returns what it measured.
-pub fn run_workload(cfg: &Config, w: &Workload, hooks: HotHooks) -> anyhow::Result<WorkloadRun> {
-    let cfg = workload_config(cfg, w);
-    let layout = CoreLayout::resolve(&cfg);
-    let policies = w.account_policies();
-    let slots = w.max_open_symbols as usize;
-    let mut params = cfg.hot_params(slots);
-    params.tie_break = TieBreak::LowestId;
-    params.sizing = SizingParams {
-        model: SizingModel::Constant,
-        default_qty: w.default_qty,
-        ..params.sizing
-    };
-    let loop_params = LoopParams {
-        signal_batch: cfg.engine.signal_batch,
-        wait: cfg.hot_wait(),
-    };
-    let cold_wait = cfg.cold_wait();
+/// The hot thread's ends of its rings.
+pub struct HotRings {
+    pub inputs: HotInputs,
+    pub journal_tx: Producer<JournalEvent>,
+}
 
-    let (mut sig_tx, sig_rx) = channel::<StrategySignal>("signals", cfg.rings.signals);
-    let (journal_tx, journal_rx) = channel::<JournalEvent>("journal", cfg.rings.journal);
-    let (_control_tx, control_rx) = channel("control", cfg.rings.control);
-    let (_policy_tx, policy_rx) = channel("policies", cfg.rings.policies);
-    let (_rollup_tx, rollup_rx) = channel("rollups", cfg.rings.rollups);
-    let signals_stats = sig_tx.stats().clone();
-    let journal_stats = journal_tx.stats().clone();
+/// The other ends: what feeders, venues and cold threads hold.
+pub struct OuterEnds {
+    pub signals_tx: Producer<StrategySignal>,
+    pub control_tx: Producer<Control>,
+    pub policies_tx: Producer<AccountPolicy>,
+    pub rollups_tx: Producer<RollupChange>,
+    pub journal_rx: Consumer<JournalEvent>,
+    /// Orders out (the venue link's end) and in (the venue side), with a ring venue.
+    pub orders_tx: Option<Producer<OrderRequest>>,
+    pub orders_rx: Option<Consumer<OrderRequest>>,
+    /// Exec reports in, with a ring venue.
+    pub exec_tx: Option<Producer<ExecReport>>,
+}
 
-    let start = Arc::new(Barrier::new(2));
-    let journal_core = layout.cold_core(0);
-    let journal = thread::Builder::new()
-        .name("te-journal".into())
-        .spawn(move || {
-            pin_current(journal_core);
-            drain_journal(journal_rx, cold_wait)
-        })
-        .context("spawning the journal thread")?;
+impl HotRings {
+    /// Creates every ring with the configured capacities; `venue_rings` adds
+    /// the orders and exec-reports rings of an external venue. Start-up only.
+    pub fn new(cfg: &Config, venue_rings: bool) -> (HotRings, OuterEnds) {
+        let r = &cfg.rings;
+        let (signals_tx, signals) = channel("signals", r.signals);
+        let (journal_tx, journal_rx) = channel("journal", r.journal);
+        let (control_tx, control) = channel("control", r.control);
+        let (policies_tx, policies) = channel("policies", r.policies);
+        let (rollups_tx, rollups) = channel("rollups", r.rollups);
+        let (orders_tx, orders_rx, exec_tx, exec_reports) = if venue_rings {
+            let (otx, orx) = channel("orders", r.orders);
+            let (etx, erx) = channel("exec_reports", r.exec_reports);
+            (Some(otx), Some(orx), Some(etx), Some(erx))
+        } else {
+            (None, None, None, None)
+        };
+        (
+            HotRings { inputs: HotInputs { control, exec_reports, policies, rollups, signals }, journal_tx },
+            OuterEnds { signals_tx, control_tx, policies_tx, rollups_tx, journal_rx, orders_tx, orders_rx, exec_tx },
+        )
+    }
+}
 
-    let hot_core = layout.hot;
-    let hot_start = start.clone();
-    let hot = thread::Builder::new()
+/// What the hot thread hands back when its loop ends.
+pub struct HotDone<V: Venue> {
+    pub engine: HotEngine<V>,
+    pub stats: LoopStats,
+    /// Seconds from the first loop turn to the end of the stream.
+    pub secs: f64,
+    /// Whether the hot thread was pinned.
+    pub pinned: bool,
+}
+
+/// Spawns the hot thread: it pins itself to `core`, builds every table there
+/// (first touch on the hot core), waits on `start`, calls `hooks.on_ready`,
+/// runs the loop until the signal stream ends, calls `hooks.on_exit`, closes
+/// the journal and returns its state.
+#[allow(clippy::too_many_arguments)]
+pub fn spawn_hot<V, F>(
+    params: HotParams,
+    policies: Vec<AccountPolicy>,
+    make_venue: F,
+    rings: HotRings,
+    signal_batch: usize,
+    wait: WaitStrategy,
+    core: Option<usize>,
+    hooks: HotHooks,
+    start: Arc<Barrier>,
+) -> anyhow::Result<JoinHandle<HotDone<V>>>
+where
+    V: Venue + Send + 'static,
+    F: FnOnce() -> V + Send + 'static,
+{
+    let loop_params = LoopParams { signal_batch, wait };
+    thread::Builder::new()
         .name("te-hot".into())
         .spawn(move || {
-            let pinned = pin_current(hot_core);
-            // Start-up: every table is allocated here, on the hot core (first touch).
+            let pinned = pin_current(core);
+            let HotRings { mut inputs, journal_tx } = rings;
             let journal_out = JournalOut::new(journal_tx, params.journal_stage);
-            let mut engine = HotEngine::new(params, &policies, SimVenue::new(), journal_out);
-            let mut inputs = HotInputs {
-                control: control_rx,
-                exec_reports: None,
-                policies: policy_rx,
-                rollups: rollup_rx,
-                signals: sig_rx,
-            };
-            hot_start.wait();
+            let mut engine = HotEngine::new(params, &policies, make_venue(), journal_out);
+            start.wait();
             if let Some(f) = hooks.on_ready {
                 f();
             }
@@ -160,9 +184,45 @@ pub fn run_workload(cfg: &Config, w: &Workload, hooks: HotHooks) -> anyhow::Resu
                 f();
             }
             engine.close_journal();
-            (engine, stats, secs, pinned)
+            HotDone { engine, stats, secs, pinned }
         })
-        .context("spawning the hot thread")?;
+        .context("spawning the hot thread")
+}
+
+/// Runs workload `w` through the real threads and rings and returns what it measured.
+pub fn run_workload(cfg: &Config, w: &Workload, hooks: HotHooks) -> anyhow::Result<WorkloadRun> {
+    let cfg = workload_config(cfg, w);
+    let layout = CoreLayout::resolve(&cfg);
+    let mut params = cfg.hot_params(w.max_open_symbols as usize);
+    params.tie_break = TieBreak::LowestId;
+    params.sizing = SizingParams { model: SizingModel::Constant, default_qty: w.default_qty, ..params.sizing };
+    let cold_wait = cfg.cold_wait();
+    let (rings, ends) = HotRings::new(&cfg, false);
+    let OuterEnds { signals_tx: mut sig_tx, journal_rx, .. } = ends;
+    let signals_stats = sig_tx.stats().clone();
+    let journal_stats = rings.journal_tx.stats().clone();
+
+    let journal_core = layout.cold_core(0);
+    let journal = thread::Builder::new()
+        .name("te-journal".into())
+        .spawn(move || {
+            pin_current(journal_core);
+            drain_journal(journal_rx, cold_wait)
+        })
+        .context("spawning the journal thread")?;
+
+    let start = Arc::new(Barrier::new(2));
+    let hot = spawn_hot(
+        params,
+        w.account_policies(),
+        SimVenue::new,
+        rings,
+        cfg.engine.signal_batch,
+        cfg.hot_wait(),
+        layout.hot,
+        hooks,
+        start.clone(),
+    )?;
 
     let feeder_core = layout.cold_core(1);
     let mut generator = w.generator();
@@ -191,20 +251,13 @@ pub fn run_workload(cfg: &Config, w: &Workload, hooks: HotHooks) -> anyhow::Resu
         })
         .context("spawning the feeder thread")?;
 
-    let fed = feeder
-        .join()
-        .map_err(|_| anyhow!("the feeder thread panicked"))?;
-    let (engine, loop_stats, secs, hot_pinned) =
+    let fed = feeder.join().map_err(|_| anyhow!("the feeder thread panicked"))?;
+    let HotDone { engine, stats: loop_stats, secs, pinned: hot_pinned } =
         hot.join().map_err(|_| anyhow!("the hot thread panicked"))?;
     fed?;
-    let journal = journal
-        .join()
-        .map_err(|_| anyhow!("the journal thread panicked"))?;
+    let journal = journal.join().map_err(|_| anyhow!("the journal thread panicked"))?;
     if engine.journal_lost() > 0 {
-        bail!(
-            "{} journal records were lost: the journal thread stopped early",
-            engine.journal_lost()
-        );
+        bail!("{} journal records were lost: the journal thread stopped early", engine.journal_lost());
     }
     let run = WorkloadRun {
         workload: w.clone(),

@@ -4,10 +4,7 @@
 use std::process::Command;
 
 fn te(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_tradeengine"))
-        .args(args)
-        .output()
-        .expect("run tradeengine");
+    let out = Command::new(env!("CARGO_BIN_EXE_tradeengine")).args(args).output().expect("run tradeengine");
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -31,10 +28,7 @@ fn help_lists_the_commands() {
 fn config_default_round_trips() {
     let (ok, out, _) = te(&["config", "default"]);
     assert!(ok);
-    assert!(
-        out.contains("[engine]") && out.contains("hot_core") && out.contains("# "),
-        "{out}"
-    );
+    assert!(out.contains("[engine]") && out.contains("hot_core") && out.contains("# "), "{out}");
     let dir = std::env::temp_dir().join(format!("te-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let f = dir.join("default.toml");
@@ -53,16 +47,10 @@ fn bad_config_is_a_clear_error() {
     let (ok, out, err) = te(&["--config", f.to_str().unwrap(), "bench", "w1", "--n", "10"]);
     assert!(!ok);
     assert!(out.is_empty());
-    assert!(
-        err.contains("bad.toml") && err.contains("key `rings.signals`"),
-        "{err}"
-    );
+    assert!(err.contains("bad.toml") && err.contains("key `rings.signals`"), "{err}");
     let (ok, _, err) = te(&["--config", "/nonexistent/x.toml", "config", "check"]);
     assert!(!ok);
-    assert!(
-        err.contains("/nonexistent/x.toml") && err.contains("cannot read"),
-        "{err}"
-    );
+    assert!(err.contains("/nonexistent/x.toml") && err.contains("cannot read"), "{err}");
 }
 
 #[test]
@@ -71,10 +59,7 @@ fn bench_w1_prints_one_line_of_the_contract_form() {
     assert!(ok, "{err}");
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 1, "{out}");
-    let keys: Vec<&str> = lines[0]
-        .split_whitespace()
-        .map(|kv| kv.split('=').next().unwrap())
-        .collect();
+    let keys: Vec<&str> = lines[0].split_whitespace().map(|kv| kv.split('=').next().unwrap()).collect();
     assert_eq!(
         keys,
         [
@@ -91,17 +76,9 @@ fn bench_w1_prints_one_line_of_the_contract_form() {
         ]
     );
     assert!(lines[0].starts_with("W1 n=20000 "));
-    let field = |k: &str| {
-        lines[0]
-            .split_whitespace()
-            .find_map(|kv| kv.strip_prefix(&format!("{k}=")))
-            .unwrap()
-            .to_string()
-    };
-    let sum: u64 = ["routed_buy", "routed_sell", "dropped"]
-        .iter()
-        .map(|k| field(k).parse::<u64>().unwrap())
-        .sum();
+    let field =
+        |k: &str| lines[0].split_whitespace().find_map(|kv| kv.strip_prefix(&format!("{k}="))).unwrap().to_string();
+    let sum: u64 = ["routed_buy", "routed_sell", "dropped"].iter().map(|k| field(k).parse::<u64>().unwrap()).sum();
     assert_eq!(sum, 20_000);
     assert_eq!(field("checksum").split('.').nth(1).unwrap().len(), 6);
     assert_eq!(field("realized_pnl").split('.').nth(1).unwrap().len(), 6);

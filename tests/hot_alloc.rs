@@ -10,6 +10,7 @@ use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use tradeengine::config::Config;
+use tradeengine::latency::{run_latency, LatencyParams};
 use tradeengine::pipeline::{run_workload, HotHooks};
 use tradeengine_adapters::feeds::{Workload, WorkloadKind};
 use tradeengine_model::*;
@@ -63,10 +64,7 @@ fn stop() {
     LAST.store(COUNT.with(|c| c.get()), Ordering::SeqCst);
 }
 
-const HOOKS: HotHooks = HotHooks {
-    on_ready: Some(start),
-    on_exit: Some(stop),
-};
+const HOOKS: HotHooks = HotHooks { on_ready: Some(start), on_exit: Some(stop) };
 
 // One test function: the hooks share `LAST`, so the cases run in sequence.
 #[test]
@@ -80,21 +78,13 @@ fn hot_thread_allocates_nothing_after_start_up() {
     })
     .join()
     .unwrap();
-    assert_eq!(
-        LAST.load(Ordering::SeqCst),
-        1,
-        "the counting allocator must see an allocation"
-    );
+    assert_eq!(LAST.load(Ordering::SeqCst), 1, "the counting allocator must see an allocation");
 
     // 1. W1 through the real threads and rings.
     let w = Workload::new(WorkloadKind::W1, 100_000, 42);
     let run = run_workload(&Config::builtin(), &w, HOOKS).unwrap();
     assert_eq!(run.counters.signals, 100_000);
-    assert_eq!(
-        LAST.load(Ordering::SeqCst),
-        0,
-        "hot thread allocated during the W1 run"
-    );
+    assert_eq!(LAST.load(Ordering::SeqCst), 0, "hot thread allocated during the W1 run");
 
     // 2. Tiny rings: wrap-around, full rings (producer stalls), spin-then-yield.
     let tiny = Config::from_toml_str(
@@ -105,13 +95,16 @@ fn hot_thread_allocates_nothing_after_start_up() {
     LAST.store(u64::MAX, Ordering::SeqCst);
     let run = run_workload(&tiny, &Workload::new(WorkloadKind::W1, 20_000, 9), HOOKS).unwrap();
     assert!(run.journal_ring.stalls > 0);
-    assert_eq!(
-        LAST.load(Ordering::SeqCst),
-        0,
-        "hot thread allocated with tiny rings"
-    );
+    assert_eq!(LAST.load(Ordering::SeqCst), 0, "hot thread allocated with tiny rings");
 
-    // 3. Every other hot entry point: policies, controls, rollups, exec
+    // 3. The latency harness path: ring venue, probes, exec reports back.
+    LAST.store(u64::MAX, Ordering::SeqCst);
+    let p = LatencyParams { rate: Some(500_000.0), samples: 20_000, warmup: 1_000, block: 100, seed: 3 };
+    let run = run_latency(&Config::builtin(), &p, HOOKS, None).unwrap();
+    assert!(run.hot_counters.fills > 0 && run.hot_counters.probes > 0);
+    assert_eq!(LAST.load(Ordering::SeqCst), 0, "hot thread allocated in the latency harness");
+
+    // 4. Every other hot entry point: policies, controls, rollups, exec
     //    reports (including bad ones), drops and risk rejects.
     std::thread::spawn(|| {
         let mut h = common::Harness::with_accounts(50, 4);
@@ -141,10 +134,7 @@ fn hot_thread_allocates_nothing_after_start_up() {
                     account: (i % 50) as u32,
                     ..Default::default()
                 });
-                e.on_control(&Control {
-                    op: 200,
-                    ..Default::default()
-                });
+                e.on_control(&Control { op: 200, ..Default::default() });
                 e.on_rollup(&RollupChange {
                     op: RollupOp::Upsert as u8,
                     account: (i % 50) as u32,

@@ -13,22 +13,11 @@ use tradeengine_model::*;
 
 #[derive(Clone, Debug)]
 enum Input {
-    Signal {
-        buy: bool,
-        symbol: u32,
-        price_tick: u16,
-    },
+    Signal { buy: bool, symbol: u32, price_tick: u16 },
     Block(u32),
     Unblock(u32),
-    ForeignUpsert {
-        account: u32,
-        symbol: u32,
-        qty: u8,
-    },
-    ForeignDelete {
-        account: u32,
-        symbol: u32,
-    },
+    ForeignUpsert { account: u32, symbol: u32, qty: u8 },
+    ForeignDelete { account: u32, symbol: u32 },
 }
 
 fn input(accounts: u32, symbols: u32) -> impl Strategy<Value = Input> {

@@ -23,16 +23,8 @@ fn buy_goes_to_least_loaded_non_holder_lowest_id() {
 #[test]
 fn capacity_limit_is_respected() {
     let mut h = Harness::new(
-        HotParams {
-            symbols: 16,
-            slots_per_account: 4,
-            allow_scale_in: false,
-            ..Default::default()
-        },
-        &[
-            policy(0, AccountStatus::Active, 2),
-            policy(1, AccountStatus::Active, 1),
-        ],
+        HotParams { symbols: 16, slots_per_account: 4, allow_scale_in: false, ..Default::default() },
+        &[policy(0, AccountStatus::Active, 2), policy(1, AccountStatus::Active, 1)],
     );
     assert_eq!(h.buy(0, 10.0).account, 0);
     assert_eq!(h.buy(1, 10.0).account, 1);
@@ -52,22 +44,14 @@ fn scale_in_on_and_off() {
     // Two accounts with one slot each, both used: a BUY of a held symbol.
     for scale_in in [true, false] {
         let mut h = Harness::new(
-            HotParams {
-                symbols: 8,
-                slots_per_account: 1,
-                allow_scale_in: scale_in,
-                ..Default::default()
-            },
+            HotParams { symbols: 8, slots_per_account: 1, allow_scale_in: scale_in, ..Default::default() },
             &active(2, 1),
         );
         assert_eq!(h.buy(5, 10.0).account, 0);
         assert_eq!(h.buy(6, 10.0).account, 1);
         let d = h.buy(6, 12.0);
         if scale_in {
-            assert_eq!(
-                (d.account, d.route(), d.outcome()),
-                (1, Route::ScaleIn, Outcome::Routed)
-            );
+            assert_eq!((d.account, d.route(), d.outcome()), (1, Route::ScaleIn, Outcome::Routed));
             assert_eq!(h.qty(1, 6), 2.0);
             assert_eq!(h.open_count(1), 1, "scale-in uses no new slot");
         } else {
@@ -81,14 +65,7 @@ fn scale_in_on_and_off() {
 
 #[test]
 fn scale_in_prefers_least_loaded_holder() {
-    let mut h = Harness::new(
-        HotParams {
-            symbols: 8,
-            slots_per_account: 3,
-            ..Default::default()
-        },
-        &active(3, 3),
-    );
+    let mut h = Harness::new(HotParams { symbols: 8, slots_per_account: 3, ..Default::default() }, &active(3, 3));
     // Give every account symbol 0, then load accounts 0 and 1 more than 2.
     for _ in 0..3 {
         h.buy(0, 10.0);
@@ -99,10 +76,7 @@ fn scale_in_prefers_least_loaded_holder() {
     h.buy(4, 10.0); // → 0 (3/3)
     h.buy(5, 10.0); // → 1 (3/3)
     h.buy(6, 10.0); // → 2 (3/3): everyone full
-    assert_eq!(
-        (h.open_count(0), h.open_count(1), h.open_count(2)),
-        (3, 3, 3)
-    );
+    assert_eq!((h.open_count(0), h.open_count(1), h.open_count(2)), (3, 3, 3));
     h.sell(6, 10.0); // account 2 back to 2/3, still holds 0
                      // A BUY of 0: account 2 has capacity but holds 0; scale-in picks the least
                      // loaded holder, account 2.
@@ -113,12 +87,7 @@ fn scale_in_prefers_least_loaded_holder() {
 #[test]
 fn round_robin_tie_break_rotates() {
     let mut h = Harness::new(
-        HotParams {
-            symbols: 32,
-            slots_per_account: 10,
-            tie_break: TieBreak::RoundRobin,
-            ..Default::default()
-        },
+        HotParams { symbols: 32, slots_per_account: 10, tie_break: TieBreak::RoundRobin, ..Default::default() },
         &active(3, 10),
     );
     let picks: Vec<u32> = (0..6).map(|s| h.buy(s, 10.0).account).collect();
@@ -126,23 +95,14 @@ fn round_robin_tie_break_rotates() {
     // Lowest-id would have given 0,1,2,0,1,2 too (equal loads); unequal loads
     // still win over rotation:
     h.sell(0, 10.0); // account 0 back to 1 open
-    assert_eq!(
-        h.buy(10, 10.0).account,
-        0,
-        "least open count beats the rotation"
-    );
+    assert_eq!(h.buy(10, 10.0).account, 0, "least open count beats the rotation");
     let mut lo = Harness::with_accounts(3, 10);
     lo.buy(0, 1.0);
     lo.sell(0, 1.0);
     // lowest-id: with all flat again, account 0 is chosen again; round-robin moves on.
     assert_eq!(lo.buy(1, 1.0).account, 0);
     let mut rr = Harness::new(
-        HotParams {
-            symbols: 32,
-            slots_per_account: 10,
-            tie_break: TieBreak::RoundRobin,
-            ..Default::default()
-        },
+        HotParams { symbols: 32, slots_per_account: 10, tie_break: TieBreak::RoundRobin, ..Default::default() },
         &active(3, 10),
     );
     rr.buy(0, 1.0);
@@ -153,33 +113,19 @@ fn round_robin_tie_break_rotates() {
 #[test]
 fn blocked_account_cannot_buy_but_can_sell() {
     let mut h = Harness::new(
-        HotParams {
-            symbols: 8,
-            slots_per_account: 5,
-            ..Default::default()
-        },
-        &[
-            policy(0, AccountStatus::Active, 5),
-            policy(1, AccountStatus::Active, 5),
-        ],
+        HotParams { symbols: 8, slots_per_account: 5, ..Default::default() },
+        &[policy(0, AccountStatus::Active, 5), policy(1, AccountStatus::Active, 5)],
     );
     assert_eq!(h.buy(3, 20.0).account, 0);
     // Block account 0 through a policy update; account 1 is now the only buyer.
     h.policy(policy(0, AccountStatus::Blocked, 5));
     assert_eq!(h.buy(4, 20.0).account, 1);
-    assert_eq!(
-        h.buy(4, 20.0).account,
-        1,
-        "scale-in never goes to a BLOCKED holder"
-    );
+    assert_eq!(h.buy(4, 20.0).account, 1, "scale-in never goes to a BLOCKED holder");
     // Block account 1 too: BUYs drop, the SELL of 3 still closes account 0's position.
     h.control(ControlOp::SetStatus, 1, AccountStatus::Blocked as u8);
     assert_eq!(h.buy(5, 20.0).outcome(), Outcome::NoEligibleAccount);
     let d = h.sell(3, 25.0);
-    assert_eq!(
-        (d.account, d.outcome(), d.route()),
-        (0, Outcome::Routed, Route::Close)
-    );
+    assert_eq!((d.account, d.outcome(), d.route()), (0, Outcome::Routed, Route::Close));
     assert_eq!(h.qty(0, 3), 0.0);
     assert_eq!(h.engine.accounts().realized_pnl[0], 5.0);
 }
@@ -199,14 +145,7 @@ fn sell_goes_to_lowest_id_holder_and_closes_all() {
 
 #[test]
 fn rollup_open_closed_open_with_avg_price_and_pnl() {
-    let mut h = Harness::new(
-        HotParams {
-            symbols: 8,
-            slots_per_account: 1,
-            ..Default::default()
-        },
-        &active(1, 1),
-    );
+    let mut h = Harness::new(HotParams { symbols: 8, slots_per_account: 1, ..Default::default() }, &active(1, 1));
     h.buy(2, 100.0);
     h.buy(2, 110.0); // scale-in (one slot)
     h.buy(2, 90.0);
@@ -215,46 +154,22 @@ fn rollup_open_closed_open_with_avg_price_and_pnl() {
     let avg2 = (100.0 * 1.0 + 110.0) / 2.0;
     assert_eq!(p.avg_price, (avg2 * 2.0 + 90.0) / 3.0);
     h.sell(2, 120.0);
-    assert_eq!(
-        h.engine.book().find(0, 2),
-        None,
-        "CLOSED position frees its slot"
-    );
+    assert_eq!(h.engine.book().find(0, 2), None, "CLOSED position frees its slot");
     h.buy(2, 50.0);
     let rollups = h.records::<RollupChange>();
     let ops: Vec<RollupOp> = rollups.iter().map(|r| r.op()).collect();
-    assert_eq!(
-        ops,
-        vec![
-            RollupOp::Upsert,
-            RollupOp::Upsert,
-            RollupOp::Upsert,
-            RollupOp::Delete,
-            RollupOp::Upsert
-        ]
-    );
+    assert_eq!(ops, vec![RollupOp::Upsert, RollupOp::Upsert, RollupOp::Upsert, RollupOp::Delete, RollupOp::Upsert]);
     assert_eq!(rollups[2].net_qty, 3.0);
     assert_eq!(rollups[3].net_qty, 0.0);
     let pnl = (120.0 - p.avg_price) * 3.0;
     assert_eq!(rollups[3].realized_pnl, pnl);
     assert_eq!(h.engine.accounts().realized_pnl[0], pnl);
-    assert_eq!(
-        (
-            rollups[4].net_qty,
-            rollups[4].avg_price,
-            rollups[4].realized_pnl
-        ),
-        (1.0, 50.0, 0.0)
-    );
-    assert!(rollups
-        .iter()
-        .all(|r| r.engine == 0 && r.symbol == 2 && r.account == 0));
+    assert_eq!((rollups[4].net_qty, rollups[4].avg_price, rollups[4].realized_pnl), (1.0, 50.0, 0.0));
+    assert!(rollups.iter().all(|r| r.engine == 0 && r.symbol == 2 && r.account == 0));
     // Fills mirror the orders.
     let fills = h.records::<Fill>();
     assert_eq!(fills.len(), 5);
-    assert!(fills
-        .iter()
-        .all(|f| f.order_state == OrderState::Filled as u8));
+    assert!(fills.iter().all(|f| f.order_state == OrderState::Filled as u8));
     assert_eq!(fills[3].qty, 3.0);
 }
 
@@ -268,15 +183,8 @@ fn sizing_model_from_volatility() {
         risk_fraction: 0.001,
         ..Default::default()
     };
-    let mut h = Harness::new(
-        HotParams {
-            symbols: 4,
-            slots_per_account: 4,
-            sizing,
-            ..Default::default()
-        },
-        &active(1, 4),
-    );
+    let mut h =
+        Harness::new(HotParams { symbols: 4, slots_per_account: 4, sizing, ..Default::default() }, &active(1, 4));
     // Warm up a volatile symbol with SELLs that drop (nobody holds it).
     for i in 0..100 {
         h.sell(1, if i % 2 == 0 { 100.0 } else { 110.0 });
@@ -290,11 +198,7 @@ fn sizing_model_from_volatility() {
         ..Default::default()
     });
     assert_eq!(strong.outcome(), Outcome::Routed);
-    assert!(
-        strong.qty >= 5.0 && strong.qty <= 500.0 && strong.qty % 5.0 == 0.0,
-        "{}",
-        strong.qty
-    );
+    assert!(strong.qty >= 5.0 && strong.qty <= 500.0 && strong.qty % 5.0 == 0.0, "{}", strong.qty);
     let weak = h.send_full(StrategySignal {
         seq: 1001,
         close: 100.0,
@@ -322,14 +226,7 @@ fn pre_trade_risk_rejects_are_journaled() {
     p.max_order_qty = 10.0;
     p.max_order_notional = 1_000.0;
     p.max_capital_usage = 0.002; // 2,000 of 1,000,000
-    let mut h = Harness::new(
-        HotParams {
-            symbols: 8,
-            slots_per_account: 5,
-            ..Default::default()
-        },
-        &[p],
-    );
+    let mut h = Harness::new(HotParams { symbols: 8, slots_per_account: 5, ..Default::default() }, &[p]);
     assert_eq!(h.buy(0, 900.0).outcome(), Outcome::Routed);
     assert_eq!(h.buy(1, 2_000.0).outcome(), Outcome::MaxOrderNotional);
     assert_eq!(h.buy(2, 900.0).outcome(), Outcome::Routed);
@@ -354,60 +251,19 @@ fn pre_trade_risk_rejects_are_journaled() {
 fn bad_signals_are_dropped_not_panics() {
     let mut h = Harness::with_accounts(2, 5);
     let cases = [
+        (StrategySignal { seq: 1, close: f64::NAN, side: 1, ..Default::default() }, Outcome::InvalidSignal),
+        (StrategySignal { seq: 2, close: -3.0, side: 1, ..Default::default() }, Outcome::InvalidSignal),
+        (StrategySignal { seq: 3, close: 10.0, side: 9, ..Default::default() }, Outcome::InvalidSignal),
         (
-            StrategySignal {
-                seq: 1,
-                close: f64::NAN,
-                side: 1,
-                ..Default::default()
-            },
-            Outcome::InvalidSignal,
-        ),
-        (
-            StrategySignal {
-                seq: 2,
-                close: -3.0,
-                side: 1,
-                ..Default::default()
-            },
-            Outcome::InvalidSignal,
-        ),
-        (
-            StrategySignal {
-                seq: 3,
-                close: 10.0,
-                side: 9,
-                ..Default::default()
-            },
-            Outcome::InvalidSignal,
-        ),
-        (
-            StrategySignal {
-                seq: 4,
-                close: 10.0,
-                side: 1,
-                symbol: 1_000_000,
-                ..Default::default()
-            },
+            StrategySignal { seq: 4, close: 10.0, side: 1, symbol: 1_000_000, ..Default::default() },
             Outcome::UnknownSymbol,
         ),
-        (
-            StrategySignal {
-                seq: u64::MAX,
-                close: 10.0,
-                side: 1,
-                ..Default::default()
-            },
-            Outcome::InvalidSignal,
-        ),
+        (StrategySignal { seq: u64::MAX, close: 10.0, side: 1, ..Default::default() }, Outcome::InvalidSignal),
     ];
     for (sig, want) in cases {
         assert_eq!(h.send_full(sig).outcome(), want, "{sig:?}");
     }
-    assert_eq!(
-        h.engine.counters().dropped_by[Outcome::InvalidSignal as usize],
-        4
-    );
+    assert_eq!(h.engine.counters().dropped_by[Outcome::InvalidSignal as usize], 4);
 }
 
 #[test]
@@ -426,11 +282,7 @@ fn foreign_rollups_update_the_picker_and_own_ones_are_skipped() {
     });
     assert_eq!(h.open_count(0), 1);
     assert_eq!(h.buy(5, 10.0).account, 1);
-    assert_eq!(
-        h.sell(4, 12.0).account,
-        0,
-        "the foreign position can be closed here"
-    );
+    assert_eq!(h.sell(4, 12.0).account, 0, "the foreign position can be closed here");
     assert_eq!(h.engine.accounts().realized_pnl[0], 6.0);
     // Our own change coming back is skipped.
     h.rollup(RollupChange {
@@ -453,13 +305,7 @@ fn foreign_rollups_update_the_picker_and_own_ones_are_skipped() {
         avg_price: 5.0,
         ..Default::default()
     });
-    h.rollup(RollupChange {
-        op: RollupOp::Delete as u8,
-        account: 1,
-        symbol: 2,
-        engine: 7,
-        ..Default::default()
-    });
+    h.rollup(RollupChange { op: RollupOp::Delete as u8, account: 1, symbol: 2, engine: 7, ..Default::default() });
     assert_eq!(h.engine.book().find(1, 2), None);
     // Out-of-range ids are refused, not a panic.
     h.rollup(RollupChange {
@@ -483,11 +329,7 @@ fn exec_reports_for_unknown_orders_are_counted() {
         last_px: 1.0,
         ..Default::default()
     });
-    h.engine.on_exec(&ExecReport {
-        exec_type: 99,
-        order_id: 1,
-        ..Default::default()
-    });
+    h.engine.on_exec(&ExecReport { exec_type: 99, order_id: 1, ..Default::default() });
     assert_eq!(h.engine.counters().exec_unknown, 1);
     assert_eq!(h.engine.counters().exec_invalid, 1);
     assert_eq!(h.engine.book().open_total(), 0);

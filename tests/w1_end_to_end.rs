@@ -37,9 +37,7 @@ fn reference(a: u64, s: u64, max_open: u32, n: u64, seed: u64, tag: &str) -> Str
         let _strength = (rng.next() % 1000) as f64 / 1000.0;
         if buy {
             let fresh = (0..a)
-                .filter(|&id| {
-                    !blocked(id) && !pos.contains_key(&(id, sym)) && open[id as usize] < max_open
-                })
+                .filter(|&id| !blocked(id) && !pos.contains_key(&(id, sym)) && open[id as usize] < max_open)
                 .min_by_key(|&id| (open[id as usize], id));
             let pick = fresh.or_else(|| {
                 (0..a)
@@ -70,10 +68,7 @@ fn reference(a: u64, s: u64, max_open: u32, n: u64, seed: u64, tag: &str) -> Str
             }
         }
     }
-    let checksum: f64 = pos
-        .iter()
-        .map(|(&(id, sym), &(q, _))| (id + 1) as f64 * (sym + 1) as f64 * q)
-        .sum();
+    let checksum: f64 = pos.iter().map(|(&(id, sym), &(q, _))| (id + 1) as f64 * (sym + 1) as f64 * q).sum();
     let pnl: f64 = realized.iter().sum();
     format!(
         "{tag} n={n} routed_buy={buys} routed_sell={sells} dropped={dropped} open_positions={} checksum={checksum:.6} realized_pnl={pnl:.6}",
@@ -85,28 +80,17 @@ fn reference(a: u64, s: u64, max_open: u32, n: u64, seed: u64, tag: &str) -> Str
 fn w1_small_matches_the_reference() {
     let n = 100_000;
     let want = reference(1000, 500, 20, n, 42, "W1");
-    let run = run_workload(
-        &Config::builtin(),
-        &Workload::new(WorkloadKind::W1, n, 42),
-        HotHooks::default(),
-    )
-    .unwrap();
+    let run = run_workload(&Config::builtin(), &Workload::new(WorkloadKind::W1, n, 42), HotHooks::default()).unwrap();
     assert_eq!(run.result_fields(), want);
     // The full line keeps the contract's shape.
     let line = run.result_line();
     assert!(line.starts_with(&want), "{line}");
     let tail: Vec<&str> = line[want.len()..].split_whitespace().collect();
     assert_eq!(tail.len(), 2, "{line}");
-    assert!(
-        tail[0].starts_with("secs=") && tail[1].starts_with("signals_per_s="),
-        "{line}"
-    );
+    assert!(tail[0].starts_with("secs=") && tail[1].starts_with("signals_per_s="), "{line}");
     // Every signal reached the journal; every routed order filled once.
     assert_eq!(run.journal.decisions, n);
-    assert_eq!(
-        run.journal.routed,
-        run.counters.routed_buy + run.counters.routed_sell
-    );
+    assert_eq!(run.journal.routed, run.counters.routed_buy + run.counters.routed_sell);
     assert_eq!(run.journal.fills, run.journal.routed);
     assert_eq!(run.journal.dropped(), run.counters.dropped());
     assert_eq!(run.journal.corrupt, 0);
@@ -119,23 +103,13 @@ fn w1_small_matches_the_reference() {
 fn w1_other_seed_and_w2_shape_match_the_reference() {
     let n = 30_000;
     let want = reference(1000, 500, 20, n, 7, "W1");
-    let run = run_workload(
-        &Config::builtin(),
-        &Workload::new(WorkloadKind::W1, n, 7),
-        HotHooks::default(),
-    )
-    .unwrap();
+    let run = run_workload(&Config::builtin(), &Workload::new(WorkloadKind::W1, n, 7), HotHooks::default()).unwrap();
     assert_eq!(run.result_fields(), want);
     // W2's universe (100,000 accounts) is too slow for the scanning reference
     // at full size; 3,000 signals still exercise its sizes and tags.
     let n2 = 3_000;
     let want2 = reference(100_000, 10_000, 50, n2, 42, "W2");
-    let run2 = run_workload(
-        &Config::builtin(),
-        &Workload::new(WorkloadKind::W2, n2, 42),
-        HotHooks::default(),
-    )
-    .unwrap();
+    let run2 = run_workload(&Config::builtin(), &Workload::new(WorkloadKind::W2, n2, 42), HotHooks::default()).unwrap();
     assert_eq!(run2.result_fields(), want2);
 }
 
@@ -151,8 +125,5 @@ fn runs_are_deterministic_across_configs() {
     .unwrap();
     let b = run_workload(&small, &w, HotHooks::default()).unwrap();
     assert_eq!(a.result_fields(), b.result_fields());
-    assert!(
-        b.signals_ring.stalls > 0 || b.journal_ring.stalls > 0,
-        "tiny rings must have pushed back"
-    );
+    assert!(b.signals_ring.stalls > 0 || b.journal_ring.stalls > 0, "tiny rings must have pushed back");
 }

@@ -133,10 +133,7 @@ impl OrderState {
     /// Terminal states free the order's slot.
     #[inline]
     pub const fn is_terminal(self) -> bool {
-        matches!(
-            self,
-            OrderState::Filled | OrderState::Cancelled | OrderState::Rejected
-        )
+        matches!(self, OrderState::Filled | OrderState::Cancelled | OrderState::Rejected)
     }
 }
 

@@ -10,8 +10,8 @@
 use bytemuck::{Pod, Zeroable};
 
 use crate::{
-    AccountId, AccountStatus, ControlOp, ExecType, OrderState, OrderType, Outcome, RollupOp, Route,
-    Side, StrategyId, SymbolId, NO_ACCOUNT,
+    AccountId, AccountStatus, ControlOp, ExecType, OrderState, OrderType, Outcome, RollupOp, Route, Side, StrategyId,
+    SymbolId, NO_ACCOUNT,
 };
 
 /// A strategy's signal as it enters the engine (ingress ring, capture files).
@@ -42,6 +42,16 @@ pub struct StrategySignal {
 }
 
 impl StrategySignal {
+    /// `side` value of a latency / liveness probe: the hot thread echoes it to
+    /// the venue link at once, without routing (no engine work, not journaled).
+    pub const PROBE: u8 = 0xFF;
+
+    /// True for a probe (see [`StrategySignal::PROBE`]).
+    #[inline]
+    pub fn is_probe(&self) -> bool {
+        self.side == Self::PROBE
+    }
+
     /// The decoded side; `None` for a corrupt value.
     #[inline]
     pub fn side(&self) -> Option<Side> {
@@ -123,6 +133,8 @@ pub struct OrderRequest {
 impl OrderRequest {
     pub const NEW: u8 = 1;
     pub const CANCEL: u8 = 2;
+    /// The echo of a probe signal (`seq` and `ingress` copied from it).
+    pub const PROBE: u8 = 3;
     /// Decoded order type (unknown values read as market).
     #[inline]
     pub fn order_type(&self) -> OrderType {

@@ -114,13 +114,7 @@ mod tests {
 
     #[test]
     fn typed_round_trip_and_kind_mismatch() {
-        let f = Fill {
-            account: 7,
-            symbol: 3,
-            seq: 99,
-            qty: 2.5,
-            ..Default::default()
-        };
+        let f = Fill { account: 7, symbol: 3, seq: 99, qty: 2.5, ..Default::default() };
         let j = JournalEvent::from(f);
         assert_eq!(j.kind(), Some(JournalKind::Fill));
         assert_eq!(j.seq(), 99);

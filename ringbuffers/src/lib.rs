@@ -29,18 +29,8 @@ pub fn channel<T: Copy + Send>(name: &'static str, capacity: usize) -> (Producer
     let (p, c) = rtrb::RingBuffer::new(capacity);
     let stats = Arc::new(RingStats::new(name, capacity));
     (
-        Producer {
-            inner: p,
-            stats: stats.clone(),
-            pushed: 0,
-            stalls: 0,
-        },
-        Consumer {
-            inner: c,
-            stats,
-            popped: 0,
-            high_water: 0,
-        },
+        Producer { inner: p, stats: stats.clone(), pushed: 0, stalls: 0 },
+        Consumer { inner: c, stats, popped: 0, high_water: 0 },
     )
 }
 
@@ -53,11 +43,7 @@ pub struct Abandoned {
 
 impl std::fmt::Display for Abandoned {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "ring consumer abandoned after {} items of the batch",
-            self.published
-        )
+        write!(f, "ring consumer abandoned after {} items of the batch", self.published)
     }
 }
 impl std::error::Error for Abandoned {}
@@ -97,18 +83,14 @@ impl<T: Copy> Producer<T> {
                 return Ok(());
             }
             if self.inner.is_abandoned() {
-                return Err(Abandoned {
-                    published: total - items.len(),
-                });
+                return Err(Abandoned { published: total - items.len() });
             }
             self.stalls += 1;
             self.stats.store_stalls(self.stalls);
             waiter.reset();
             while self.inner.slots() == 0 {
                 if self.inner.is_abandoned() {
-                    return Err(Abandoned {
-                        published: total - items.len(),
-                    });
+                    return Err(Abandoned { published: total - items.len() });
                 }
                 waiter.wait();
             }
@@ -281,10 +263,7 @@ mod tests {
         p.push_slice(&more, &mut w).unwrap();
         let got = consumer.join().unwrap();
         assert_eq!(got, (1..1005).collect::<Vec<_>>());
-        assert!(
-            p.stats().snapshot().stalls >= 1,
-            "a full ring must count a stall"
-        );
+        assert!(p.stats().snapshot().stalls >= 1, "a full ring must count a stall");
     }
 
     #[test]
@@ -292,10 +271,7 @@ mod tests {
         let (mut p, c) = channel::<u8>("ab", 2);
         drop(c);
         let mut w = Waiter::new(WaitStrategy::BusySpin);
-        assert_eq!(
-            p.push_slice(&[1, 2, 3], &mut w),
-            Err(Abandoned { published: 2 })
-        );
+        assert_eq!(p.push_slice(&[1, 2, 3], &mut w), Err(Abandoned { published: 2 }));
     }
 
     #[test]

@@ -40,9 +40,9 @@ impl FromStr for WaitStrategy {
             "busy-spin" => Ok(WaitStrategy::BusySpin),
             "spin-then-yield" => Ok(WaitStrategy::SpinThenYield),
             "spin-then-park" => Ok(WaitStrategy::SpinThenPark { park: Self::DEFAULT_PARK }),
-            other => Err(format!(
-                "unknown wait strategy `{other}` (expected busy-spin, spin-then-yield or spin-then-park)"
-            )),
+            other => {
+                Err(format!("unknown wait strategy `{other}` (expected busy-spin, spin-then-yield or spin-then-park)"))
+            }
         }
     }
 }
@@ -58,10 +58,7 @@ pub struct Waiter {
 impl Waiter {
     /// A waiter using `strategy`.
     pub fn new(strategy: WaitStrategy) -> Self {
-        Self {
-            strategy,
-            backoff: Backoff::new(),
-        }
+        Self { strategy, backoff: Backoff::new() }
     }
 
     /// The strategy in use.
@@ -109,9 +106,7 @@ mod tests {
 
     #[test]
     fn park_waiter_returns() {
-        let mut w = Waiter::new(WaitStrategy::SpinThenPark {
-            park: Duration::from_micros(10),
-        });
+        let mut w = Waiter::new(WaitStrategy::SpinThenPark { park: Duration::from_micros(10) });
         for _ in 0..100 {
             w.wait();
         }

@@ -3,8 +3,8 @@
 
 use ringbuffers::{Consumer, WaitStrategy, Waiter};
 use tradeengine_model::{
-    AccountPolicy, Control, Fill, JournalEvent, JournalKind, OrderUpdate, RiskEvent, RollupChange,
-    RollupOp, TradeSignal,
+    AccountPolicy, Control, Fill, JournalEvent, JournalKind, OrderUpdate, RiskEvent, RollupChange, RollupOp,
+    TradeSignal,
 };
 
 /// Counts of what the journal carried.

@@ -35,22 +35,14 @@ impl Universe {
         let mut u = Self::default();
         for i in 0..a.count {
             let id = u.accounts.intern(&format!("{}{:04}", a.name_prefix, i));
-            u.policies.push(AccountPolicy {
-                account: id,
-                status: status as u8,
-                ..default_policy(c)
-            });
+            u.policies.push(AccountPolicy { account: id, status: status as u8, ..default_policy(c) });
         }
         u
     }
 
     /// The largest `max_open_symbols` of any account (position slots per account).
     pub fn max_open_symbols(&self) -> usize {
-        self.policies
-            .iter()
-            .map(|p| p.max_open_symbols as usize)
-            .max()
-            .unwrap_or(1)
+        self.policies.iter().map(|p| p.max_open_symbols as usize).max().unwrap_or(1)
     }
 }
 
@@ -83,32 +75,16 @@ const COLUMNS: &[&str] = &[
 /// columns). Errors name the file, line and column.
 pub fn load_accounts_csv(path: &Path, c: &Config) -> Result<Universe, ConfigError> {
     let name = path.display().to_string();
-    let err = |what: String| ConfigError {
-        source_name: name.clone(),
-        what,
-    };
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| err(format!("cannot read the accounts file: {e}")))?;
-    let mut lines = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty() && !l.starts_with('#'));
+    let err = |what: String| ConfigError { source_name: name.clone(), what };
+    let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read the accounts file: {e}")))?;
+    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty() && !l.starts_with('#'));
     let Some((_, header)) = lines.next() else {
-        return Err(err(
-            "the accounts file is empty (a header row is required)".into()
-        ));
+        return Err(err("the accounts file is empty (a header row is required)".into()));
     };
-    let cols: Vec<String> = header
-        .split(',')
-        .map(|h| h.trim().to_ascii_lowercase())
-        .collect();
+    let cols: Vec<String> = header.split(',').map(|h| h.trim().to_ascii_lowercase()).collect();
     for (i, h) in cols.iter().enumerate() {
         if !COLUMNS.contains(&h.as_str()) {
-            return Err(err(format!(
-                "line 1, column {}: unknown column `{h}` (known: {})",
-                i + 1,
-                COLUMNS.join(", ")
-            )));
+            return Err(err(format!("line 1, column {}: unknown column `{h}` (known: {})", i + 1, COLUMNS.join(", "))));
         }
     }
     if !cols.iter().any(|h| h == "account") {
@@ -119,11 +95,7 @@ pub fn load_accounts_csv(path: &Path, c: &Config) -> Result<Universe, ConfigErro
         let line_no = ln + 1;
         let fields: Vec<&str> = line.split(',').map(str::trim).collect();
         if fields.len() != cols.len() {
-            return Err(err(format!(
-                "line {line_no}: {} fields, the header has {}",
-                fields.len(),
-                cols.len()
-            )));
+            return Err(err(format!("line {line_no}: {} fields, the header has {}", fields.len(), cols.len())));
         }
         let mut p = default_policy(c);
         let mut account = "";
@@ -138,16 +110,10 @@ pub fn load_accounts_csv(path: &Path, c: &Config) -> Result<Universe, ConfigErro
                         .parse::<u32>()
                         .ok()
                         .filter(|n| (1..=MAX_OPEN_SYMBOLS).contains(n))
-                        .ok_or_else(|| {
-                            bad(&format!(
-                                "`{v}` is not a whole number in 1..={MAX_OPEN_SYMBOLS}"
-                            ))
-                        })?
+                        .ok_or_else(|| bad(&format!("`{v}` is not a whole number in 1..={MAX_OPEN_SYMBOLS}")))?
                 }
                 "max_open_orders" => {
-                    p.max_open_orders = v
-                        .parse::<u32>()
-                        .map_err(|_| bad(&format!("`{v}` is not a whole number")))?
+                    p.max_open_orders = v.parse::<u32>().map_err(|_| bad(&format!("`{v}` is not a whole number")))?
                 }
                 "kill" => {
                     p.kill = match v.to_ascii_lowercase().as_str() {
@@ -168,14 +134,10 @@ pub fn load_accounts_csv(path: &Path, c: &Config) -> Result<Universe, ConfigErro
             }
         }
         if account.is_empty() {
-            return Err(err(format!(
-                "line {line_no}, field `account`: empty account name"
-            )));
+            return Err(err(format!("line {line_no}, field `account`: empty account name")));
         }
         if u.accounts.get(account).is_some() {
-            return Err(err(format!(
-                "line {line_no}, field `account`: `{account}` appears twice"
-            )));
+            return Err(err(format!("line {line_no}, field `account`: `{account}` appears twice")));
         }
         p.account = u.accounts.intern(account);
         u.policies.push(p);
@@ -219,10 +181,7 @@ mod tests {
         assert_eq!(u.accounts.get("beta"), Some(1));
         assert_eq!(u.policies[1].status(), AccountStatus::Blocked);
         assert_eq!(u.policies[0].max_open_symbols, 5);
-        assert_eq!(
-            u.policies[0].initial_capital, 1_000_000.0,
-            "missing column takes the default"
-        );
+        assert_eq!(u.policies[0].initial_capital, 1_000_000.0, "missing column takes the default");
         assert_eq!(u.max_open_symbols(), 30);
     }
 
@@ -230,30 +189,12 @@ mod tests {
     fn csv_errors_name_line_and_field() {
         let cfg = Config::builtin();
         let cases = [
-            (
-                "account,status\nalpha,SLEEPING\n",
-                "line 2, field `status`: unknown status `SLEEPING`",
-            ),
-            (
-                "account,max_open_symbols\nalpha,0\n",
-                "line 2, field `max_open_symbols`",
-            ),
-            (
-                "account,initial_capital\nalpha,abc\n",
-                "line 2, field `initial_capital`: `abc` is not a positive number",
-            ),
-            (
-                "account,colour\n",
-                "line 1, column 2: unknown column `colour`",
-            ),
-            (
-                "account,status\nalpha\n",
-                "line 2: 1 fields, the header has 2",
-            ),
-            (
-                "account\nalpha\nalpha\n",
-                "line 3, field `account`: `alpha` appears twice",
-            ),
+            ("account,status\nalpha,SLEEPING\n", "line 2, field `status`: unknown status `SLEEPING`"),
+            ("account,max_open_symbols\nalpha,0\n", "line 2, field `max_open_symbols`"),
+            ("account,initial_capital\nalpha,abc\n", "line 2, field `initial_capital`: `abc` is not a positive number"),
+            ("account,colour\n", "line 1, column 2: unknown column `colour`"),
+            ("account,status\nalpha\n", "line 2: 1 fields, the header has 2"),
+            ("account\nalpha\nalpha\n", "line 3, field `account`: `alpha` appears twice"),
             ("status\nACTIVE\n", "no `account` column"),
             ("account\n", "no accounts"),
         ];

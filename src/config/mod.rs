@@ -78,6 +78,8 @@ pub struct RingsSection {
     pub control: usize,
     pub policies: usize,
     pub rollups: usize,
+    pub orders: usize,
+    pub exec_reports: usize,
 }
 
 impl Default for RingsSection {
@@ -88,6 +90,8 @@ impl Default for RingsSection {
             control: 1024,
             policies: 4096,
             rollups: 16_384,
+            orders: 65_536,
+            exec_reports: 65_536,
         }
     }
 }
@@ -103,11 +107,7 @@ pub struct CapacitySection {
 
 impl Default for CapacitySection {
     fn default() -> Self {
-        Self {
-            symbols: 10_000,
-            orders: 65_536,
-            positions: 0,
-        }
+        Self { symbols: 10_000, orders: 65_536, positions: 0 }
     }
 }
 
@@ -121,10 +121,7 @@ pub struct RoutingSection {
 
 impl Default for RoutingSection {
     fn default() -> Self {
-        Self {
-            tie_break: "lowest-id".into(),
-            allow_scale_in: true,
-        }
+        Self { tie_break: "lowest-id".into(), allow_scale_in: true }
     }
 }
 
@@ -236,10 +233,8 @@ impl Config {
     /// Reads and validates a config file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let name = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
-            source_name: name.clone(),
-            what: format!("cannot read the file: {e}"),
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError { source_name: name.clone(), what: format!("cannot read the file: {e}") })?;
         let mut c = Self::from_toml_str(&text, &name)?;
         c.source = Some(path.to_path_buf());
         Ok(c)
@@ -259,18 +254,13 @@ impl Config {
             source_name: name.to_string(),
             what: format!("{}", e).trim_end().replace('\n', "\n  "),
         })?;
-        c.validate().map_err(|what| ConfigError {
-            source_name: name.to_string(),
-            what,
-        })?;
+        c.validate().map_err(|what| ConfigError { source_name: name.to_string(), what })?;
         Ok(c)
     }
 
     /// The name used in errors.
     pub fn source_name(&self) -> String {
-        self.source
-            .as_ref()
-            .map_or_else(|| "<built-in>".to_string(), |p| p.display().to_string())
+        self.source.as_ref().map_or_else(|| "<built-in>".to_string(), |p| p.display().to_string())
     }
 
     /// Checks every value; the error names the key.
@@ -282,6 +272,8 @@ impl Config {
             ("rings.control", r.control),
             ("rings.policies", r.policies),
             ("rings.rollups", r.rollups),
+            ("rings.orders", r.orders),
+            ("rings.exec_reports", r.exec_reports),
         ] {
             in_range(k, v, 2, MAX_CAPACITY)?;
         }
@@ -290,18 +282,8 @@ impl Config {
         parse_core_list(&e.cold_cores).map_err(|w| format!("key `engine.cold_cores`: {w}"))?;
         parse_wait(&e.hot_wait).map_err(|w| format!("key `engine.hot_wait`: {w}"))?;
         parse_wait(&e.cold_wait).map_err(|w| format!("key `engine.cold_wait`: {w}"))?;
-        in_range(
-            "engine.signal_batch",
-            e.signal_batch,
-            1,
-            self.rings.signals.max(1),
-        )?;
-        in_range(
-            "engine.journal_stage",
-            e.journal_stage,
-            16,
-            self.rings.journal.max(16),
-        )?;
+        in_range("engine.signal_batch", e.signal_batch, 1, self.rings.signals.max(1))?;
+        in_range("engine.journal_stage", e.journal_stage, 16, self.rings.journal.max(16))?;
         in_range("capacity.symbols", self.capacity.symbols, 1, MAX_CAPACITY)?;
         in_range("capacity.orders", self.capacity.orders, 1, MAX_CAPACITY)?;
         if self.capacity.positions > MAX_CAPACITY {
@@ -310,8 +292,7 @@ impl Config {
                 self.capacity.positions
             ));
         }
-        parse_tie_break(&self.routing.tie_break)
-            .map_err(|w| format!("key `routing.tie_break`: {w}"))?;
+        parse_tie_break(&self.routing.tie_break).map_err(|w| format!("key `routing.tie_break`: {w}"))?;
         self.sizing_params()?;
         let k = &self.risk;
         positive("risk.max_order_qty", k.max_order_qty)?;
@@ -320,10 +301,7 @@ impl Config {
         let a = &self.accounts;
         parse_status(&a.status).map_err(|w| format!("key `accounts.status`: {w}"))?;
         if a.csv.is_empty() && a.count == 0 {
-            return Err(
-                "key `accounts.count`: at least one account is needed (or set `accounts.csv`)"
-                    .into(),
-            );
+            return Err("key `accounts.count`: at least one account is needed (or set `accounts.csv`)".into());
         }
         if a.max_open_symbols == 0 || a.max_open_symbols > MAX_OPEN_SYMBOLS {
             return Err(format!(
@@ -342,9 +320,7 @@ impl Config {
             "constant" => SizingModel::Constant,
             "volatility" => SizingModel::Volatility,
             other => {
-                return Err(format!(
-                    "key `sizing.model`: unknown model `{other}` (expected constant or volatility)"
-                ))
+                return Err(format!("key `sizing.model`: unknown model `{other}` (expected constant or volatility)"))
             }
         };
         positive("sizing.default_qty", s.default_qty)?;
@@ -354,16 +330,10 @@ impl Config {
         positive("sizing.vol_halflife", s.vol_halflife)?;
         positive("sizing.vol_floor", s.vol_floor)?;
         if !(s.min_qty.is_finite() && s.min_qty >= 0.0) {
-            return Err(format!(
-                "key `sizing.min_qty`: {} must be zero or positive",
-                s.min_qty
-            ));
+            return Err(format!("key `sizing.min_qty`: {} must be zero or positive", s.min_qty));
         }
         if s.min_qty > s.max_qty {
-            return Err(format!(
-                "key `sizing.min_qty`: {} is above `sizing.max_qty` ({})",
-                s.min_qty, s.max_qty
-            ));
+            return Err(format!("key `sizing.min_qty`: {} is above `sizing.max_qty` ({})", s.min_qty, s.max_qty));
         }
         Ok(SizingParams {
             model,
@@ -401,9 +371,7 @@ impl Config {
 
     /// The cold threads' wait strategy.
     pub fn cold_wait(&self) -> WaitStrategy {
-        parse_wait(&self.engine.cold_wait).unwrap_or(WaitStrategy::SpinThenPark {
-            park: WaitStrategy::DEFAULT_PARK,
-        })
+        parse_wait(&self.engine.cold_wait).unwrap_or(WaitStrategy::SpinThenPark { park: WaitStrategy::DEFAULT_PARK })
     }
 
     /// The effective configuration as TOML (no comments).
@@ -441,15 +409,11 @@ pub enum CoreListChoice {
 /// Parses `engine.cold_cores`.
 pub fn parse_core_list(c: &CoreList) -> Result<CoreListChoice, String> {
     match c {
-        CoreList::Ids(v) if v.is_empty() => {
-            Err("an empty list (use \"none\" to leave cold threads unpinned)".into())
-        }
+        CoreList::Ids(v) if v.is_empty() => Err("an empty list (use \"none\" to leave cold threads unpinned)".into()),
         CoreList::Ids(v) => Ok(CoreListChoice::Cores(v.clone())),
         CoreList::Word(w) if w == "auto" => Ok(CoreListChoice::Auto),
         CoreList::Word(w) if w == "none" => Ok(CoreListChoice::Unpinned),
-        CoreList::Word(w) => Err(format!(
-            "`{w}` is not a list of core ids, \"auto\" or \"none\""
-        )),
+        CoreList::Word(w) => Err(format!("`{w}` is not a list of core ids, \"auto\" or \"none\"")),
     }
 }
 
@@ -461,9 +425,7 @@ fn parse_tie_break(s: &str) -> Result<TieBreak, String> {
     match s {
         "lowest-id" => Ok(TieBreak::LowestId),
         "round-robin" => Ok(TieBreak::RoundRobin),
-        other => Err(format!(
-            "unknown tie-break `{other}` (expected lowest-id or round-robin)"
-        )),
+        other => Err(format!("unknown tie-break `{other}` (expected lowest-id or round-robin)")),
     }
 }
 
@@ -500,34 +462,20 @@ mod tests {
     fn builtin_text_matches_the_defaults() {
         let parsed: Config = toml::from_str(DEFAULT_TOML).unwrap();
         assert_eq!(parsed, Config::default());
-        assert_eq!(
-            Config::from_toml_str("", "empty").unwrap(),
-            Config::default()
-        );
+        assert_eq!(Config::from_toml_str("", "empty").unwrap(), Config::default());
         assert_eq!(Config::builtin().accounts.count, 10);
     }
 
     #[test]
     fn errors_name_the_file_and_key() {
         let e = Config::from_toml_str("[engine]\nsignal_batch = 0\n", "a.toml").unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "config a.toml: key `engine.signal_batch`: 0 is outside 1..=65536"
-        );
+        assert_eq!(e.to_string(), "config a.toml: key `engine.signal_batch`: 0 is outside 1..=65536");
         let e = Config::from_toml_str("[routing]\ntie_break = \"random\"\n", "b.toml").unwrap_err();
-        assert!(
-            e.to_string()
-                .contains("key `routing.tie_break`: unknown tie-break `random`"),
-            "{e}"
-        );
+        assert!(e.to_string().contains("key `routing.tie_break`: unknown tie-break `random`"), "{e}");
         let e = Config::from_toml_str("[engine]\nhot_core = \"fast\"\n", "c.toml").unwrap_err();
         assert!(e.to_string().contains("`engine.hot_core`"), "{e}");
         let e = Config::from_toml_str("[sizing]\nmodel = \"kelly\"\n", "d.toml").unwrap_err();
-        assert!(
-            e.to_string()
-                .contains("key `sizing.model`: unknown model `kelly`"),
-            "{e}"
-        );
+        assert!(e.to_string().contains("key `sizing.model`: unknown model `kelly`"), "{e}");
         let e = Config::from_toml_str("[risk]\nmax_order_qty = -1.0\n", "e.toml").unwrap_err();
         assert!(e.to_string().contains("key `risk.max_order_qty`"), "{e}");
     }
@@ -546,15 +494,9 @@ mod tests {
     fn cores_accept_ids_and_words() {
         let c = Config::from_toml_str("[engine]\nhot_core = 1\ncold_cores = [0]\n", "h").unwrap();
         assert_eq!(parse_core_spec(&c.engine.hot_core), Ok(CoreChoice::Core(1)));
-        assert_eq!(
-            parse_core_list(&c.engine.cold_cores),
-            Ok(CoreListChoice::Cores(vec![0]))
-        );
+        assert_eq!(parse_core_list(&c.engine.cold_cores), Ok(CoreListChoice::Cores(vec![0])));
         let c = Config::from_toml_str("[engine]\nhot_core = \"none\"\n", "i").unwrap();
-        assert_eq!(
-            parse_core_spec(&c.engine.hot_core),
-            Ok(CoreChoice::Unpinned)
-        );
+        assert_eq!(parse_core_spec(&c.engine.hot_core), Ok(CoreChoice::Unpinned));
         assert!(Config::from_toml_str("[engine]\ncold_cores = []\n", "j").is_err());
     }
 }

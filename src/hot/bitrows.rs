@@ -62,19 +62,13 @@ impl BitRows {
     /// Whether `bit` of `row` is set.
     #[inline]
     pub fn contains(&self, row: usize, bit: usize) -> bool {
-        bit < self.width
-            && self.words[row * self.words_per_row + bit / 64] & (1u64 << (bit % 64)) != 0
+        bit < self.width && self.words[row * self.words_per_row + bit / 64] & (1u64 << (bit % 64)) != 0
     }
 
     /// The lowest set bit `>= from` of `row`, ignoring bits set in row
     /// `exclude_row` of `exclude` (which must have the same width).
     #[inline]
-    pub fn first_from(
-        &self,
-        row: usize,
-        from: usize,
-        exclude: Option<(&BitRows, usize)>,
-    ) -> Option<usize> {
+    pub fn first_from(&self, row: usize, from: usize, exclude: Option<(&BitRows, usize)>) -> Option<usize> {
         if from >= self.width {
             return None;
         }

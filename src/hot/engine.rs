@@ -11,9 +11,9 @@
 
 use tradeengine_adapters::venue::{ExecBatch, Venue};
 use tradeengine_model::{
-    AccountId, AccountPolicy, AccountStatus, Control, ControlOp, ExecReport, ExecType, Fill,
-    OrderRequest, OrderState, OrderType, OrderUpdate, Outcome, RiskEvent, RollupChange, RollupOp,
-    Route, Side, StrategySignal, SymbolId, TradeSignal, NO_ACCOUNT,
+    AccountId, AccountPolicy, AccountStatus, Control, ControlOp, ExecReport, ExecType, Fill, OrderRequest, OrderState,
+    OrderType, OrderUpdate, Outcome, RiskEvent, RollupChange, RollupOp, Route, Side, StrategySignal, SymbolId,
+    TradeSignal, NO_ACCOUNT,
 };
 
 use super::accounts::AccountTable;
@@ -67,6 +67,8 @@ impl Default for HotParams {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct HotCounters {
     pub signals: u64,
+    /// Probes echoed (not signals: no routing, not journaled).
+    pub probes: u64,
     pub routed_buy: u64,
     pub routed_sell: u64,
     /// Drops by [`Outcome`] wire value.
@@ -118,33 +120,16 @@ pub struct HotEngine<V: Venue> {
 impl<V: Venue> HotEngine<V> {
     /// Builds every table from `params` and the account `policies` (ids must
     /// be dense `0..n`). This is start-up: it allocates; nothing after it does.
-    pub fn new(
-        params: HotParams,
-        policies: &[AccountPolicy],
-        venue: V,
-        journal: JournalOut,
-    ) -> Self {
+    pub fn new(params: HotParams, policies: &[AccountPolicy], venue: V, journal: JournalOut) -> Self {
         let n = policies.len();
         let slots = params.slots_per_account.max(1);
-        let pool = if params.position_pool == 0 {
-            n * slots
-        } else {
-            params.position_pool
-        };
+        let pool = if params.position_pool == 0 { n * slots } else { params.position_pool };
         let mut e = Self {
             accounts: AccountTable::new(policies),
             book: PositionBook::new(n, slots, pool),
-            picker: Picker::new(
-                n,
-                params.symbols,
-                slots,
-                params.tie_break,
-                params.allow_scale_in,
-            ),
+            picker: Picker::new(n, params.symbols, slots, params.tie_break, params.allow_scale_in),
             sizer: Sizer::new(params.sizing, params.symbols),
-            risk: RiskGuard {
-                global_kill: params.kill_switch,
-            },
+            risk: RiskGuard { global_kill: params.kill_switch },
             orders: OrderTable::new(params.order_capacity),
             venue,
             exec: ExecBatch::default(),
@@ -163,16 +148,8 @@ impl<V: Venue> HotEngine<V> {
 
     /// Loads an open position at start-up (from the store). Returns false if
     /// the ids are out of range or the account has no free slot.
-    pub fn seed_position(
-        &mut self,
-        a: AccountId,
-        s: SymbolId,
-        net_qty: f64,
-        avg_price: f64,
-        realized: f64,
-    ) -> bool {
-        if a as usize >= self.accounts.len() || s as usize >= self.params.symbols || net_qty <= 0.0
-        {
+    pub fn seed_position(&mut self, a: AccountId, s: SymbolId, net_qty: f64, avg_price: f64, realized: f64) -> bool {
+        if a as usize >= self.accounts.len() || s as usize >= self.params.symbols || net_qty <= 0.0 {
             return false;
         }
         self.set_position(a, s, net_qty, avg_price, realized)
@@ -223,9 +200,10 @@ impl<V: Venue> HotEngine<V> {
         self.journal.lost()
     }
 
-    /// Publishes staged journal records.
+    /// Publishes staged orders (first: they are latency-critical), then staged journal records.
     #[inline]
     pub fn flush(&mut self) {
+        self.venue.flush();
         self.journal.flush();
     }
 
@@ -240,6 +218,10 @@ impl<V: Venue> HotEngine<V> {
     /// `invalid_signal` / `unknown_symbol`, never a panic.
     #[inline]
     pub fn on_signal(&mut self, sig: &StrategySignal) {
+        if sig.is_probe() {
+            self.echo_probe(sig);
+            return;
+        }
         self.counters.signals += 1;
         self.counters.last_seq = sig.seq;
         let mut d = TradeSignal {
@@ -290,14 +272,20 @@ impl<V: Venue> HotEngine<V> {
         }
     }
 
+    /// Echoes a probe to the venue link: no routing, no state, no journal.
+    #[inline]
+    fn echo_probe(&mut self, sig: &StrategySignal) {
+        self.counters.probes += 1;
+        let echo =
+            OrderRequest { action: OrderRequest::PROBE, seq: sig.seq, ingress: sig.ingress, ..Default::default() };
+        self.exec.clear();
+        self.venue.submit(&echo, &mut self.exec);
+    }
+
     /// Picks, sizes and risk-checks the order for `sig` and reserves its
     /// position slot and capital; fills `d`. The caller books the order.
     #[inline]
-    fn decide(
-        &mut self,
-        sig: &StrategySignal,
-        d: &mut TradeSignal,
-    ) -> Result<(OrderRequest, Order, u32), Outcome> {
+    fn decide(&mut self, sig: &StrategySignal, d: &mut TradeSignal) -> Result<(OrderRequest, Order, u32), Outcome> {
         let side = sig.side().ok_or(Outcome::InvalidSignal)?;
         if !(sig.close.is_finite() && sig.close > 0.0) {
             return Err(Outcome::InvalidSignal);
@@ -321,12 +309,7 @@ impl<V: Venue> HotEngine<V> {
                 let (a, route) = self.picker.pick_buy(s).ok_or(Outcome::NoEligibleAccount)?;
                 d.account = a;
                 d.route = route as u8;
-                let qty = self.sizer.buy_qty(
-                    s,
-                    sig.strength,
-                    sig.close,
-                    self.accounts.initial_capital[a as usize],
-                );
+                let qty = self.sizer.buy_qty(s, sig.strength, sig.close, self.accounts.initial_capital[a as usize]);
                 (a, route, qty)
             }
             Side::Sell => {
@@ -446,11 +429,7 @@ impl<V: Venue> HotEngine<V> {
             }
             ExecType::Fill => self.apply_fill(&o, r, None, true),
             ExecType::Cancelled | ExecType::Rejected => {
-                let to = if et == ExecType::Cancelled {
-                    OrderState::Cancelled
-                } else {
-                    OrderState::Rejected
-                };
+                let to = if et == ExecType::Cancelled { OrderState::Cancelled } else { OrderState::Rejected };
                 let Ok(state) = transition(o.state, to) else {
                     self.counters.exec_invalid += 1;
                     return;
@@ -479,11 +458,7 @@ impl<V: Venue> HotEngine<V> {
             qty.min(o.leaves_qty())
         };
         let cum = o.cum_qty + qty;
-        let to = if cum >= o.qty - QTY_EPSILON {
-            OrderState::Filled
-        } else {
-            OrderState::PartiallyFilled
-        };
+        let to = if cum >= o.qty - QTY_EPSILON { OrderState::Filled } else { OrderState::PartiallyFilled };
         let Ok(state) = transition(o.state, to) else {
             self.counters.exec_invalid += 1;
             return;
@@ -522,11 +497,7 @@ impl<V: Venue> HotEngine<V> {
             }
             .into(),
         );
-        let op = if pos.net_qty > 0.0 {
-            RollupOp::Upsert
-        } else {
-            RollupOp::Delete
-        };
+        let op = if pos.net_qty > 0.0 { RollupOp::Upsert } else { RollupOp::Delete };
         self.journal.emit(
             RollupChange {
                 op: op as u8,
@@ -536,11 +507,7 @@ impl<V: Venue> HotEngine<V> {
                 seq: o.seq,
                 ts_event: r.ts_event,
                 net_qty: pos.net_qty,
-                avg_price: if op == RollupOp::Upsert {
-                    pos.avg_price
-                } else {
-                    0.0
-                },
+                avg_price: if op == RollupOp::Upsert { pos.avg_price } else { 0.0 },
                 realized_pnl: pos.realized_pnl,
                 last_price: px,
                 ..Default::default()
@@ -617,10 +584,7 @@ impl<V: Venue> HotEngine<V> {
     /// Applies an account policy update (status, limits, kill switch).
     #[inline]
     pub fn on_policy(&mut self, p: &AccountPolicy) {
-        if !self
-            .accounts
-            .apply_policy(p, self.book.slots_per_account() as u32)
-        {
+        if !self.accounts.apply_policy(p, self.book.slots_per_account() as u32) {
             self.counters.policies_invalid += 1;
             return;
         }
@@ -661,14 +625,7 @@ impl<V: Venue> HotEngine<V> {
 
     /// Sets (a, s) to a filled position of `net_qty` (0: flat), keeping
     /// anything in flight. Returns false if a new position has no free slot.
-    fn set_position(
-        &mut self,
-        a: AccountId,
-        s: SymbolId,
-        net_qty: f64,
-        avg: f64,
-        realized: f64,
-    ) -> bool {
+    fn set_position(&mut self, a: AccountId, s: SymbolId, net_qty: f64, avg: f64, realized: f64) -> bool {
         let rec = match self.book.find(a, s) {
             Some(r) => r,
             None if net_qty > 0.0 => match self.book.open(a, s) {
@@ -746,12 +703,7 @@ impl<V: Venue> HotEngine<V> {
     /// Positions with filled quantity, across all accounts.
     pub fn open_positions(&self) -> u64 {
         (0..self.accounts.len() as AccountId)
-            .map(|a| {
-                self.book
-                    .positions_of(a)
-                    .filter(|(_, p)| p.net_qty > 0.0)
-                    .count() as u64
-            })
+            .map(|a| self.book.positions_of(a).filter(|(_, p)| p.net_qty > 0.0).count() as u64)
             .sum()
     }
 

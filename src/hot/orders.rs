@@ -85,13 +85,7 @@ impl OrderTable {
             cum_qty: 0.0,
             seq: 0,
         };
-        Self {
-            keys: vec![EMPTY; slots],
-            orders: vec![blank; slots],
-            mask: slots - 1,
-            live: 0,
-            capacity,
-        }
+        Self { keys: vec![EMPTY; slots], orders: vec![blank; slots], mask: slots - 1, live: 0, capacity }
     }
 
     /// Orders in flight.
@@ -181,11 +175,7 @@ impl OrderTable {
                 break;
             }
             let h = self.home(k);
-            let between = if hole <= j {
-                hole < h && h <= j
-            } else {
-                hole < h || h <= j
-            };
+            let between = if hole <= j { hole < h && h <= j } else { hole < h || h <= j };
             if !between {
                 self.keys[hole] = k;
                 self.orders[hole] = self.orders[j];
@@ -235,9 +225,7 @@ mod tests {
         let mut live = std::collections::BTreeSet::new();
         let mut rng = 99u64;
         for id in 1..20_000u64 {
-            rng = rng
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
+            rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             if live.len() < 64 {
                 assert!(t.insert(order(id)));
                 live.insert(id);

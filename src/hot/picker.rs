@@ -99,13 +99,7 @@ pub struct Picker {
 impl Picker {
     /// A picker for `accounts` accounts, `symbols` symbols and open counts up
     /// to `max_slots`. Start-up only (allocates its indexes).
-    pub fn new(
-        accounts: usize,
-        symbols: usize,
-        max_slots: usize,
-        tie_break: TieBreak,
-        allow_scale_in: bool,
-    ) -> Self {
+    pub fn new(accounts: usize, symbols: usize, max_slots: usize, tie_break: TieBreak, allow_scale_in: bool) -> Self {
         Self {
             tie_break,
             allow_scale_in,
@@ -121,11 +115,7 @@ impl Picker {
     #[inline]
     pub fn refresh(&mut self, a: AccountId, buy_eligible: bool, open_count: u32, max_open: u32) {
         let i = a as usize;
-        let open_key = if buy_eligible && open_count < max_open {
-            open_count
-        } else {
-            NONE
-        };
+        let open_key = if buy_eligible && open_count < max_open { open_count } else { NONE };
         self.open_buckets.place(i, open_key);
         let scale_key = if buy_eligible { open_count } else { NONE };
         self.scale_buckets.place(i, scale_key);
@@ -155,11 +145,7 @@ impl Picker {
         let row = s as usize;
         let mut key = self.open_buckets.first_key_from(0);
         while let Some(k) = key {
-            let hit = self
-                .open_buckets
-                .members
-                .as_ref()
-                .and_then(|m| self.first_in(m, k, Some(row)));
+            let hit = self.open_buckets.members.as_ref().and_then(|m| self.first_in(m, k, Some(row)));
             if let Some(a) = hit {
                 self.chosen(a);
                 return Some((a as AccountId, Route::Open));
@@ -229,13 +215,7 @@ impl Picker {
     fn first_in(&self, rows: &BitRows, k: usize, exclude_symbol: Option<usize>) -> Option<usize> {
         let ex = exclude_symbol.map(|s| (&self.holders, s));
         let start = self.start();
-        rows.first_from(k, start, ex).or_else(|| {
-            if start > 0 {
-                rows.first_from(k, 0, ex)
-            } else {
-                None
-            }
-        })
+        rows.first_from(k, start, ex).or_else(|| if start > 0 { rows.first_from(k, 0, ex) } else { None })
     }
 
     #[inline]

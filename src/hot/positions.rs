@@ -117,9 +117,7 @@ impl PositionBook {
         let base = a as usize * self.slots_per_account;
         let n = self.used[a as usize] as usize;
         let syms = &self.held_symbol[base..base + n];
-        syms.iter()
-            .position(|&x| x == s)
-            .map(|i| self.held_record[base + i])
+        syms.iter().position(|&x| x == s).map(|i| self.held_record[base + i])
     }
 
     /// Opens an empty position of `a` in `s` (the caller checked it has none
@@ -153,10 +151,7 @@ impl PositionBook {
     pub fn close(&mut self, a: AccountId, s: SymbolId) -> bool {
         let base = a as usize * self.slots_per_account;
         let n = self.used[a as usize] as usize;
-        let Some(i) = self.held_symbol[base..base + n]
-            .iter()
-            .position(|&x| x == s)
-        else {
+        let Some(i) = self.held_symbol[base..base + n].iter().position(|&x| x == s) else {
             return false;
         };
         let rec = self.held_record[base + i];
@@ -187,12 +182,7 @@ impl PositionBook {
     pub fn positions_of(&self, a: AccountId) -> impl Iterator<Item = (SymbolId, &Position)> + '_ {
         let base = a as usize * self.slots_per_account;
         let n = self.used[a as usize] as usize;
-        (base..base + n).map(move |i| {
-            (
-                self.held_symbol[i],
-                &self.pool[self.held_record[i] as usize],
-            )
-        })
+        (base..base + n).map(move |i| (self.held_symbol[i], &self.pool[self.held_record[i] as usize]))
     }
 }
 

@@ -27,14 +27,7 @@ pub struct RiskGuard {
 impl RiskGuard {
     /// Checks an order of `qty` at `price` for account `a`.
     #[inline]
-    pub fn check(
-        &self,
-        t: &AccountTable,
-        a: AccountId,
-        side: Side,
-        qty: f64,
-        price: f64,
-    ) -> Result<(), Breach> {
+    pub fn check(&self, t: &AccountTable, a: AccountId, side: Side, qty: f64, price: f64) -> Result<(), Breach> {
         let i = a as usize;
         let breach = |rule, value, limit| Err(Breach { rule, value, limit });
         if self.global_kill {
@@ -54,11 +47,7 @@ impl RiskGuard {
             return breach(Outcome::MaxOrderNotional, notional, t.max_order_notional[i]);
         }
         if t.open_orders[i] >= t.max_open_orders[i] {
-            return breach(
-                Outcome::MaxOpenOrders,
-                t.open_orders[i] as f64,
-                t.max_open_orders[i] as f64,
-            );
+            return breach(Outcome::MaxOpenOrders, t.open_orders[i] as f64, t.max_open_orders[i] as f64);
         }
         if side == Side::Buy {
             let used = t.capital_used[i] + notional;
@@ -95,45 +84,20 @@ mod tests {
         let mut t = table();
         let mut g = RiskGuard::default();
         assert_eq!(g.check(&t, 0, Side::Buy, 10.0, 100.0), Ok(()));
-        assert_eq!(
-            g.check(&t, 0, Side::Buy, 101.0, 1.0).unwrap_err().rule,
-            Outcome::MaxOrderQty
-        );
+        assert_eq!(g.check(&t, 0, Side::Buy, 101.0, 1.0).unwrap_err().rule, Outcome::MaxOrderQty);
         let b = g.check(&t, 0, Side::Buy, 60.0, 100.0).unwrap_err();
-        assert_eq!(
-            (b.rule, b.value, b.limit),
-            (Outcome::MaxOrderNotional, 6_000.0, 5_000.0)
-        );
+        assert_eq!((b.rule, b.value, b.limit), (Outcome::MaxOrderNotional, 6_000.0, 5_000.0));
         t.capital_used[0] = 4_500.0;
         let b = g.check(&t, 0, Side::Buy, 10.0, 100.0).unwrap_err();
-        assert_eq!(
-            (b.rule, b.value, b.limit),
-            (Outcome::CapitalUsage, 5_500.0, 5_000.0)
-        );
-        assert_eq!(
-            g.check(&t, 0, Side::Sell, 10.0, 100.0),
-            Ok(()),
-            "capital usage never blocks a close"
-        );
+        assert_eq!((b.rule, b.value, b.limit), (Outcome::CapitalUsage, 5_500.0, 5_000.0));
+        assert_eq!(g.check(&t, 0, Side::Sell, 10.0, 100.0), Ok(()), "capital usage never blocks a close");
         t.open_orders[0] = 2;
-        assert_eq!(
-            g.check(&t, 0, Side::Sell, 1.0, 1.0).unwrap_err().rule,
-            Outcome::MaxOpenOrders
-        );
+        assert_eq!(g.check(&t, 0, Side::Sell, 1.0, 1.0).unwrap_err().rule, Outcome::MaxOpenOrders);
         t.status[0] = AccountStatus::Blocked;
-        assert_eq!(
-            g.check(&t, 0, Side::Buy, 1.0, 1.0).unwrap_err().rule,
-            Outcome::BuysBlocked
-        );
+        assert_eq!(g.check(&t, 0, Side::Buy, 1.0, 1.0).unwrap_err().rule, Outcome::BuysBlocked);
         t.killed[0] = true;
-        assert_eq!(
-            g.check(&t, 0, Side::Sell, 1.0, 1.0).unwrap_err().rule,
-            Outcome::AccountKilled
-        );
+        assert_eq!(g.check(&t, 0, Side::Sell, 1.0, 1.0).unwrap_err().rule, Outcome::AccountKilled);
         g.global_kill = true;
-        assert_eq!(
-            g.check(&t, 0, Side::Sell, 1.0, 1.0).unwrap_err().rule,
-            Outcome::KillSwitch
-        );
+        assert_eq!(g.check(&t, 0, Side::Sell, 1.0, 1.0).unwrap_err().rule, Outcome::KillSwitch);
     }
 }

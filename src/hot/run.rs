@@ -45,31 +45,19 @@ pub struct LoopStats {
 }
 
 /// Runs the hot loop until the signal ring is closed and drained.
-pub fn run_hot_loop<V: Venue>(
-    engine: &mut HotEngine<V>,
-    inputs: &mut HotInputs,
-    params: LoopParams,
-) -> LoopStats {
+pub fn run_hot_loop<V: Venue>(engine: &mut HotEngine<V>, inputs: &mut HotInputs, params: LoopParams) -> LoopStats {
     let mut waiter = Waiter::new(params.wait);
     let mut stats = LoopStats::default();
     let batch = params.signal_batch.max(1);
     loop {
         let mut work = 0;
-        work += inputs
-            .control
-            .drain(SIDE_BATCH, |b| b.iter().for_each(|c| engine.on_control(c)));
+        work += inputs.control.drain(SIDE_BATCH, |b| b.iter().for_each(|c| engine.on_control(c)));
         if let Some(exec) = inputs.exec_reports.as_mut() {
             work += exec.drain(SIDE_BATCH, |b| b.iter().for_each(|r| engine.on_exec(r)));
         }
-        work += inputs
-            .policies
-            .drain(SIDE_BATCH, |b| b.iter().for_each(|p| engine.on_policy(p)));
-        work += inputs
-            .rollups
-            .drain(SIDE_BATCH, |b| b.iter().for_each(|r| engine.on_rollup(r)));
-        work += inputs
-            .signals
-            .drain(batch, |b| b.iter().for_each(|s| engine.on_signal(s)));
+        work += inputs.policies.drain(SIDE_BATCH, |b| b.iter().for_each(|p| engine.on_policy(p)));
+        work += inputs.rollups.drain(SIDE_BATCH, |b| b.iter().for_each(|r| engine.on_rollup(r)));
+        work += inputs.signals.drain(batch, |b| b.iter().for_each(|s| engine.on_signal(s)));
         if work > 0 {
             engine.flush();
             stats.busy_turns += 1;
@@ -79,15 +67,9 @@ pub fn run_hot_loop<V: Venue>(
         if inputs.signals.is_finished() {
             // The source closed and everything it sent was consumed; a last
             // look at the side rings, then stop.
-            let late = inputs
-                .control
-                .drain(usize::MAX, |b| b.iter().for_each(|c| engine.on_control(c)))
-                + inputs
-                    .policies
-                    .drain(usize::MAX, |b| b.iter().for_each(|p| engine.on_policy(p)))
-                + inputs
-                    .rollups
-                    .drain(usize::MAX, |b| b.iter().for_each(|r| engine.on_rollup(r)));
+            let late = inputs.control.drain(usize::MAX, |b| b.iter().for_each(|c| engine.on_control(c)))
+                + inputs.policies.drain(usize::MAX, |b| b.iter().for_each(|p| engine.on_policy(p)))
+                + inputs.rollups.drain(usize::MAX, |b| b.iter().for_each(|r| engine.on_rollup(r)));
             if late == 0 {
                 break;
             }

@@ -61,12 +61,7 @@ impl Sizer {
     /// A sizer for `symbols` symbols. Start-up only.
     pub fn new(p: SizingParams, symbols: usize) -> Self {
         let alpha = 1.0 - 0.5f64.powf(1.0 / p.vol_halflife.max(1.0));
-        Self {
-            p,
-            alpha,
-            last_close: vec![0.0; symbols],
-            variance: vec![0.0; symbols],
-        }
+        Self { p, alpha, last_close: vec![0.0; symbols], variance: vec![0.0; symbols] }
     }
 
     /// The parameters.
@@ -154,25 +149,11 @@ mod tests {
         let q = s.buy_qty(0, 0.5, 100.0, 1e6);
         assert_eq!(q % 10.0, 0.0, "whole lots");
         assert!(q > 0.0 && q < 5_000.0, "{q}");
-        assert!(
-            s.buy_qty(0, 1.0, 100.0, 1e6) > q,
-            "stronger signal, larger order"
-        );
-        assert!(
-            s.buy_qty(0, 0.5, 100.0, 2e6) > q,
-            "more capital, larger order"
-        );
+        assert!(s.buy_qty(0, 1.0, 100.0, 1e6) > q, "stronger signal, larger order");
+        assert!(s.buy_qty(0, 0.5, 100.0, 2e6) > q, "more capital, larger order");
         assert_eq!(s.buy_qty(0, 0.0, 100.0, 1e6), 0.0, "no strength, no order");
         assert_eq!(s.buy_qty(0, 0.001, 100.0, 1e4), 0.0, "below min_qty");
-        assert_eq!(
-            s.buy_qty(0, 7.0, 100.0, 1e6),
-            s.buy_qty(0, 1.0, 100.0, 1e6),
-            "strength clamped"
-        );
-        assert_eq!(
-            s.buy_qty(1, 0.5, 0.0, 1e6),
-            0.0,
-            "non-finite size is no order"
-        );
+        assert_eq!(s.buy_qty(0, 7.0, 100.0, 1e6), s.buy_qty(0, 1.0, 100.0, 1e6), "strength clamped");
+        assert_eq!(s.buy_qty(1, 0.5, 0.0, 1e6), 0.0, "non-finite size is no order");
     }
 }

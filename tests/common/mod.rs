@@ -29,29 +29,18 @@ pub fn policy(id: u32, status: AccountStatus, max_open: u32) -> AccountPolicy {
 }
 
 pub fn active(n: u32, max_open: u32) -> Vec<AccountPolicy> {
-    (0..n)
-        .map(|i| policy(i, AccountStatus::Active, max_open))
-        .collect()
+    (0..n).map(|i| policy(i, AccountStatus::Active, max_open)).collect()
 }
 
 impl Harness {
     pub fn new(params: HotParams, policies: &[AccountPolicy]) -> Self {
         let (tx, rx) = channel("journal", 1 << 16);
         let engine = HotEngine::new(params, policies, SimVenue::new(), JournalOut::new(tx, 256));
-        Self {
-            engine,
-            rx,
-            journal: Vec::new(),
-            next_seq: 0,
-        }
+        Self { engine, rx, journal: Vec::new(), next_seq: 0 }
     }
 
     pub fn with_accounts(n: u32, max_open: u32) -> Self {
-        let params = HotParams {
-            symbols: 64,
-            slots_per_account: max_open as usize,
-            ..Default::default()
-        };
+        let params = HotParams { symbols: 64, slots_per_account: max_open as usize, ..Default::default() };
         Self::new(params, &active(n, max_open))
     }
 
@@ -100,12 +89,7 @@ impl Harness {
     }
 
     pub fn control(&mut self, op: ControlOp, account: u32, value: u8) {
-        self.engine.on_control(&Control {
-            op: op as u8,
-            account,
-            value,
-            ..Default::default()
-        });
+        self.engine.on_control(&Control { op: op as u8, account, value, ..Default::default() });
         self.drain();
     }
 
@@ -115,18 +99,12 @@ impl Harness {
     }
 
     pub fn records<T: JournalRecord>(&self) -> Vec<T> {
-        self.journal
-            .iter()
-            .filter_map(|e| e.get::<T>().copied())
-            .collect()
+        self.journal.iter().filter_map(|e| e.get::<T>().copied()).collect()
     }
 
     /// Filled net quantity of (a, s), 0 if none.
     pub fn qty(&self, a: u32, s: u32) -> f64 {
-        self.engine
-            .book()
-            .find(a, s)
-            .map_or(0.0, |r| self.engine.book().get(r).net_qty)
+        self.engine.book().find(a, s).map_or(0.0, |r| self.engine.book().get(r).net_qty)
     }
 
     pub fn open_count(&self, a: u32) -> u32 {

@@ -122,11 +122,7 @@ impl Workload {
         (0..self.accounts)
             .map(|id| AccountPolicy {
                 account: id,
-                status: if Self::is_blocked(id) {
-                    AccountStatus::Blocked
-                } else {
-                    AccountStatus::Active
-                } as u8,
+                status: if Self::is_blocked(id) { AccountStatus::Blocked } else { AccountStatus::Active } as u8,
                 max_open_symbols: self.max_open_symbols,
                 max_open_orders: u32::MAX,
                 initial_capital: self.initial_capital,
@@ -219,11 +215,7 @@ impl WorkloadGenerator {
         let mv = ((self.rng.next_u64() % 2001) as f64 - 1000.0) / 1_000_000.0;
         let close = self.prices[s] * (1.0 + mv);
         self.prices[s] = close;
-        let side = if self.rng.next_u64() % 100 < 55 {
-            Side::Buy
-        } else {
-            Side::Sell
-        };
+        let side = if self.rng.next_u64() % 100 < 55 { Side::Buy } else { Side::Sell };
         let strength = (self.rng.next_u64() % 1000) as f64 / 1000.0;
 
         let count = self.closes[s];
@@ -235,10 +227,8 @@ impl WorkloadGenerator {
         self.closes[s] = count;
         // The newest close sits at `slot` (and `slot + 21`): the last k closes,
         // oldest first, are `hist[slot + 22 - k ..= slot + 21]`.
-        let sma5 =
-            mean(&hist[slot + SMA_LONG + 1 - (count as usize).min(SMA_SHORT)..=slot + SMA_LONG]);
-        let sma21 =
-            mean(&hist[slot + SMA_LONG + 1 - (count as usize).min(SMA_LONG)..=slot + SMA_LONG]);
+        let sma5 = mean(&hist[slot + SMA_LONG + 1 - (count as usize).min(SMA_SHORT)..=slot + SMA_LONG]);
+        let sma21 = mean(&hist[slot + SMA_LONG + 1 - (count as usize).min(SMA_LONG)..=slot + SMA_LONG]);
 
         Some(StrategySignal {
             seq: i,

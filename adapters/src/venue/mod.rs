@@ -15,10 +15,7 @@ pub struct ExecBatch {
 
 impl Default for ExecBatch {
     fn default() -> Self {
-        Self {
-            reports: [ExecReport::default(); Self::CAPACITY],
-            len: 0,
-        }
+        Self { reports: [ExecReport::default(); Self::CAPACITY], len: 0 }
     }
 }
 
@@ -57,4 +54,8 @@ impl ExecBatch {
 pub trait Venue {
     /// Accepts one order and appends the reports it causes now to `out`.
     fn submit(&mut self, order: &OrderRequest, out: &mut ExecBatch);
+
+    /// Publishes whatever `submit` staged (called once per hot-loop turn).
+    /// Must not allocate; may wait (busy) on a full outbound ring.
+    fn flush(&mut self) {}
 }

@@ -35,22 +35,15 @@ impl Venue for SimVenue {
             ts_event: o.ts_event,
             ..Default::default()
         };
+        if o.action == OrderRequest::PROBE {
+            return; // probes measure the link; the simulator has none
+        }
         let r = if o.action == OrderRequest::NEW {
             self.fills += 1;
-            ExecReport {
-                exec_type: ExecType::Fill as u8,
-                last_qty: o.qty,
-                last_px: o.price,
-                cum_qty: o.qty,
-                ..base
-            }
+            ExecReport { exec_type: ExecType::Fill as u8, last_qty: o.qty, last_px: o.price, cum_qty: o.qty, ..base }
         } else {
             // Every order is already filled: a cancel always arrives too late.
-            ExecReport {
-                exec_type: ExecType::Rejected as u8,
-                reason: 1,
-                ..base
-            }
+            ExecReport { exec_type: ExecType::Rejected as u8, reason: 1, ..base }
         };
         out.push(r);
     }
@@ -79,10 +72,7 @@ mod tests {
         let r = out.as_slice();
         assert_eq!(r.len(), 1);
         assert_eq!(r[0].exec_type(), Some(ExecType::Fill));
-        assert_eq!(
-            (r[0].last_qty, r[0].last_px, r[0].cum_qty),
-            (5.0, 101.5, 5.0)
-        );
+        assert_eq!((r[0].last_qty, r[0].last_px, r[0].cum_qty), (5.0, 101.5, 5.0));
         assert_eq!((r[0].account, r[0].symbol, r[0].order_id), (3, 9, 77));
         assert_eq!(v.fills(), 1);
     }

@@ -1,0 +1,23 @@
+//! Criterion benches of whole runs through the real threads and rings (the
+//! same path as `tradeengine bench w1`): W1 and W2, 1,000,000 signals per
+//! iteration. Throughput is reported in signals per second.
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use tradeengine::config::Config;
+use tradeengine::pipeline::{run_workload, HotHooks};
+use tradeengine_adapters::feeds::{Workload, WorkloadKind};
+
+fn runs(c: &mut Criterion) {
+    let cfg = Config::builtin();
+    let mut g = c.benchmark_group("workload_run");
+    g.sample_size(10);
+    for (name, kind) in [("w1", WorkloadKind::W1), ("w2", WorkloadKind::W2)] {
+        let w = Workload::new(kind, 1_000_000, 42);
+        g.throughput(Throughput::Elements(w.n));
+        g.bench_function(name, |b| b.iter(|| run_workload(&cfg, &w, HotHooks::default()).expect("run")));
+    }
+    g.finish();
+}
+
+criterion_group!(benches, runs);
+criterion_main!(benches);
