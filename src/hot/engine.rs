@@ -101,6 +101,22 @@ impl HotCounters {
     }
 }
 
+/// The three numbers of a fill the position needs (read out of the exec
+/// report once, so the report itself is not copied around).
+#[derive(Clone, Copy, Debug)]
+struct VenueFill {
+    qty: f64,
+    px: f64,
+    ts_event: u64,
+}
+
+impl VenueFill {
+    #[inline]
+    fn of(r: &ExecReport) -> Self {
+        Self { qty: r.last_qty, px: r.last_px, ts_event: r.ts_event }
+    }
+}
+
 /// The hot thread's whole state. Owned by the hot thread alone.
 pub struct HotEngine<V: Venue> {
     params: HotParams,
@@ -259,8 +275,8 @@ impl<V: Venue> HotEngine<V> {
         {
             // Filled in full within the submit call (the inline venue): the
             // order is never in flight, so it skips the order table.
-            let r = reports[0];
-            self.apply_fill(&order, &r, Some(rec), false);
+            let fill = VenueFill::of(&reports[0]);
+            self.apply_fill(&order, fill, Some(rec), false);
             return;
         }
         let inserted = self.orders.insert(order);
@@ -427,7 +443,7 @@ impl<V: Venue> HotEngine<V> {
                 }
                 self.emit_order_update(&o, state, 0, r.ts_event);
             }
-            ExecType::Fill => self.apply_fill(&o, r, None, true),
+            ExecType::Fill => self.apply_fill(&o, VenueFill::of(r), None, true),
             ExecType::Cancelled | ExecType::Rejected => {
                 let to = if et == ExecType::Cancelled { OrderState::Cancelled } else { OrderState::Rejected };
                 let Ok(state) = transition(o.state, to) else {
@@ -444,8 +460,8 @@ impl<V: Venue> HotEngine<V> {
     /// Applies a fill of order `o` (`rec`: its position record when the
     /// caller knows it; `tracked`: the order is in the order table).
     #[inline]
-    fn apply_fill(&mut self, o: &Order, r: &ExecReport, rec: Option<u32>, tracked: bool) {
-        let (qty, px) = (r.last_qty, r.last_px);
+    fn apply_fill(&mut self, o: &Order, fill: VenueFill, rec: Option<u32>, tracked: bool) {
+        let VenueFill { qty, px, ts_event } = fill;
         if !(qty.is_finite() && qty > 0.0 && px.is_finite() && px > 0.0) {
             self.counters.exec_invalid += 1;
             return;
@@ -488,7 +504,7 @@ impl<V: Venue> HotEngine<V> {
                 account: o.account,
                 symbol: o.symbol,
                 seq: o.seq,
-                ts_event: r.ts_event,
+                ts_event,
                 order_id: o.id,
                 qty,
                 price: px,
@@ -505,7 +521,7 @@ impl<V: Venue> HotEngine<V> {
                 symbol: o.symbol,
                 engine: self.params.engine_id,
                 seq: o.seq,
-                ts_event: r.ts_event,
+                ts_event,
                 net_qty: pos.net_qty,
                 avg_price: if op == RollupOp::Upsert { pos.avg_price } else { 0.0 },
                 realized_pnl: pos.realized_pnl,
