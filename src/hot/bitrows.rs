@@ -32,6 +32,12 @@ impl BitRows {
         }
     }
 
+    /// Maps every page now (start-up), so no page fault hits the hot loop.
+    pub fn prefault(&mut self) {
+        super::memory::prefault(&mut self.words);
+        super::memory::prefault(&mut self.summary);
+    }
+
     /// Bits per row.
     #[inline]
     pub fn width(&self) -> usize {

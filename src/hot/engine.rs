@@ -154,6 +154,8 @@ impl<V: Venue> HotEngine<V> {
             counters: HotCounters::default(),
             params,
         };
+        e.book.prefault();
+        e.picker.prefault();
         for a in 0..n as AccountId {
             let cap = e.accounts.max_open_symbols[a as usize].min(slots as u32);
             e.accounts.max_open_symbols[a as usize] = cap;

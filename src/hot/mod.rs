@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod bitrows;
 pub mod engine;
 pub mod journal;
+pub mod memory;
 pub mod orders;
 pub mod picker;
 pub mod positions;

@@ -111,6 +111,19 @@ impl Picker {
         }
     }
 
+    /// Maps every page of the indexes now (start-up).
+    pub fn prefault(&mut self) {
+        for b in [&mut self.open_buckets, &mut self.scale_buckets] {
+            if let Some(m) = b.members.as_mut() {
+                m.prefault();
+            }
+            b.nonempty.prefault();
+            crate::hot::memory::prefault(&mut b.key_of);
+            crate::hot::memory::prefault(&mut b.len);
+        }
+        self.holders.prefault();
+    }
+
     /// Re-files account `a` after any change to its eligibility or open count.
     #[inline]
     pub fn refresh(&mut self, a: AccountId, buy_eligible: bool, open_count: u32, max_open: u32) {

@@ -93,6 +93,16 @@ impl PositionBook {
         }
     }
 
+    /// Maps every page now (start-up), so no page fault hits the hot loop.
+    pub fn prefault(&mut self) {
+        use super::memory::{prefault, prefault_spare};
+        prefault(&mut self.used);
+        prefault(&mut self.held_symbol);
+        prefault(&mut self.held_record);
+        prefault(&mut self.pool);
+        prefault_spare(&mut self.free);
+    }
+
     /// Positions slots per account (the largest `maxOpenSymbols` allowed).
     #[inline]
     pub fn slots_per_account(&self) -> usize {

@@ -1,0 +1,52 @@
+//! Start-up memory preparation for the hot tables.
+//!
+//! Large tables are allocated zeroed, which the OS backs lazily: the first
+//! write to each page would fault into the kernel on the hot thread, in the
+//! middle of a run. [`prefault`] takes those faults at start-up instead.
+
+use std::mem::MaybeUninit;
+
+const PAGE: usize = 4096;
+
+/// Writes every page of `data` once (each byte keeps its value), so the OS
+/// maps it now. Start-up only.
+pub fn prefault<T: bytemuck::Pod>(data: &mut [T]) {
+    touch(bytemuck::cast_slice_mut::<T, u8>(data));
+}
+
+/// Like [`prefault`] for a vector's spare capacity (memory that pushes will
+/// use later without allocating).
+pub fn prefault_spare<T: bytemuck::Pod>(v: &mut Vec<T>) {
+    let spare: &mut [MaybeUninit<T>] = v.spare_capacity_mut();
+    for chunk in spare.chunks_mut((PAGE / std::mem::size_of::<T>().max(1)).max(1)) {
+        chunk[0] = MaybeUninit::new(T::zeroed());
+    }
+}
+
+fn touch(bytes: &mut [u8]) {
+    let mut i = 0;
+    while i < bytes.len() {
+        // SAFETY: `i` is in bounds; volatile keeps the write from being elided.
+        unsafe {
+            let p = bytes.as_mut_ptr().add(i);
+            std::ptr::write_volatile(p, std::ptr::read_volatile(p));
+        }
+        i += PAGE;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefault_keeps_values() {
+        let mut v: Vec<u64> = (0..10_000).collect();
+        prefault(&mut v);
+        assert!(v.iter().enumerate().all(|(i, &x)| x == i as u64));
+        let mut w: Vec<u32> = Vec::with_capacity(5000);
+        w.push(7);
+        prefault_spare(&mut w);
+        assert_eq!(w, vec![7]);
+    }
+}
