@@ -6,6 +6,7 @@
 //! - [`cold`]: cold-path consumers (journal summary; persistence later).
 //! - [`config`]: TOML configuration, validation, the built-in default.
 //! - [`pipeline`]: threads, pinning and rings wired together.
+//! - [`replay`]: a workload into a store (SQLite by default), exactly-once resume.
 //! - [`latency`]: the tail-latency harness (engine vs the bare ring round trip).
 
 pub mod cold;
@@ -15,3 +16,4 @@ pub mod hot;
 pub mod latency;
 pub mod pinning;
 pub mod pipeline;
+pub mod replay;

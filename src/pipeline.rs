@@ -146,14 +146,16 @@ pub struct HotDone<V: Venue> {
 }
 
 /// Spawns the hot thread: it pins itself to `core`, builds every table there
-/// (first touch on the hot core), waits on `start`, calls `hooks.on_ready`,
+/// (first touch on the hot core), runs `setup` (start-up state such as
+/// restored positions), waits on `start`, calls `hooks.on_ready`,
 /// runs the loop until the signal stream ends, calls `hooks.on_exit`, closes
 /// the journal and returns its state.
 #[allow(clippy::too_many_arguments)]
-pub fn spawn_hot<V, F>(
+pub fn spawn_hot<V, F, S>(
     params: HotParams,
     policies: Vec<AccountPolicy>,
     make_venue: F,
+    setup: S,
     rings: HotRings,
     signal_batch: usize,
     wait: WaitStrategy,
@@ -164,6 +166,7 @@ pub fn spawn_hot<V, F>(
 where
     V: Venue + Send + 'static,
     F: FnOnce() -> V + Send + 'static,
+    S: FnOnce(&mut HotEngine<V>) + Send + 'static,
 {
     let loop_params = LoopParams { signal_batch, wait };
     thread::Builder::new()
@@ -173,6 +176,7 @@ where
             let HotRings { mut inputs, journal_tx } = rings;
             let journal_out = JournalOut::new(journal_tx, params.journal_stage);
             let mut engine = HotEngine::new(params, &policies, make_venue(), journal_out);
+            setup(&mut engine);
             start.wait();
             if let Some(f) = hooks.on_ready {
                 f();
@@ -189,8 +193,34 @@ where
         .context("spawning the hot thread")
 }
 
-/// Runs workload `w` through the real threads and rings and returns what it measured.
-pub fn run_workload(cfg: &Config, w: &Workload, hooks: HotHooks) -> anyhow::Result<WorkloadRun> {
+/// A finished pipeline run: the hot thread's state, the journal consumer's
+/// result and the ring counters.
+pub struct PipelineRun<T> {
+    pub hot: HotDone<SimVenue>,
+    pub journal: T,
+    pub signals_ring: RingSnapshot,
+    pub journal_ring: RingSnapshot,
+    pub layout: CoreLayout,
+}
+
+/// Runs workload `w` from input `start_seq` through the real threads and
+/// rings: a feeder thread, the pinned hot thread with the inline simulated
+/// venue (set up by `setup` on the hot thread, e.g. with restored positions),
+/// and `journal_sink` draining the journal on a cold thread.
+pub fn run_pipeline<T, J, S>(
+    cfg: &Config,
+    w: &Workload,
+    hooks: HotHooks,
+    start_seq: u64,
+    policies: Vec<AccountPolicy>,
+    setup: S,
+    journal_sink: J,
+) -> anyhow::Result<PipelineRun<T>>
+where
+    T: Send + 'static,
+    J: FnOnce(Consumer<JournalEvent>, WaitStrategy) -> T + Send + 'static,
+    S: FnOnce(&mut HotEngine<SimVenue>) + Send + 'static,
+{
     let cfg = workload_config(cfg, w);
     let layout = CoreLayout::resolve(&cfg);
     let mut params = cfg.hot_params(w.max_open_symbols as usize);
@@ -207,15 +237,16 @@ pub fn run_workload(cfg: &Config, w: &Workload, hooks: HotHooks) -> anyhow::Resu
         .name("te-journal".into())
         .spawn(move || {
             pin_current(journal_core);
-            drain_journal(journal_rx, cold_wait)
+            journal_sink(journal_rx, cold_wait)
         })
         .context("spawning the journal thread")?;
 
     let start = Arc::new(Barrier::new(2));
     let hot = spawn_hot(
         params,
-        w.account_policies(),
+        policies,
         SimVenue::new,
+        setup,
         rings,
         cfg.engine.signal_batch,
         cfg.hot_wait(),
@@ -230,6 +261,7 @@ pub fn run_workload(cfg: &Config, w: &Workload, hooks: HotHooks) -> anyhow::Resu
         .name("te-feed".into())
         .spawn(move || {
             pin_current(feeder_core);
+            generator.skip_to(start_seq);
             let clock = quanta::Clock::new();
             let mut waiter = Waiter::new(WaitStrategy::SpinThenYield);
             let mut buf = [StrategySignal::default(); 256];
@@ -252,26 +284,38 @@ pub fn run_workload(cfg: &Config, w: &Workload, hooks: HotHooks) -> anyhow::Resu
         .context("spawning the feeder thread")?;
 
     let fed = feeder.join().map_err(|_| anyhow!("the feeder thread panicked"))?;
-    let HotDone { engine, stats: loop_stats, secs, pinned: hot_pinned } =
-        hot.join().map_err(|_| anyhow!("the hot thread panicked"))?;
-    fed?;
+    let hot = hot.join().map_err(|_| anyhow!("the hot thread panicked"))?;
     let journal = journal.join().map_err(|_| anyhow!("the journal thread panicked"))?;
-    if engine.journal_lost() > 0 {
-        bail!("{} journal records were lost: the journal thread stopped early", engine.journal_lost());
+    if hot.engine.journal_lost() > 0 {
+        bail!("{} journal records were not delivered: the journal thread stopped early", hot.engine.journal_lost());
     }
+    fed?;
+    Ok(PipelineRun {
+        hot,
+        journal,
+        signals_ring: signals_stats.snapshot(),
+        journal_ring: journal_stats.snapshot(),
+        layout,
+    })
+}
+
+/// Runs workload `w` through the real threads and rings and returns what it measured.
+pub fn run_workload(cfg: &Config, w: &Workload, hooks: HotHooks) -> anyhow::Result<WorkloadRun> {
+    let p = run_pipeline(cfg, w, hooks, 0, w.account_policies(), |_| {}, drain_journal)?;
+    let engine = &p.hot.engine;
     let run = WorkloadRun {
         workload: w.clone(),
         counters: engine.counters().clone(),
         open_positions: engine.open_positions(),
         checksum: engine.checksum(),
         realized_pnl: engine.realized_pnl(),
-        secs,
-        journal,
-        signals_ring: signals_stats.snapshot(),
-        journal_ring: journal_stats.snapshot(),
-        loop_stats,
-        layout,
-        hot_pinned,
+        secs: p.hot.secs,
+        journal: p.journal,
+        signals_ring: p.signals_ring,
+        journal_ring: p.journal_ring,
+        loop_stats: p.hot.stats,
+        layout: p.layout,
+        hot_pinned: p.hot.pinned,
     };
     if run.journal.decisions != run.counters.signals || run.journal.fills != run.counters.fills {
         bail!(

@@ -2,10 +2,12 @@
 //!
 //! - [`feeds`]: signal sources (the deterministic W1/W2 workload generator).
 //! - [`venue`]: venues orders go to (the inline, deterministic simulator).
+//! - [`store`]: where the journal becomes durable state (SQLite, `none`).
 //!
 //! Nothing here touches the hot thread's state; the hot loop calls a venue
 //! inline through the [`venue::Venue`] trait, and that call must never
 //! allocate, lock or block.
 
 pub mod feeds;
+pub mod store;
 pub mod venue;

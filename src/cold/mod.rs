@@ -3,5 +3,7 @@
 //! or yield instead of spinning.
 
 pub mod journal_summary;
+pub mod persist;
 
 pub use journal_summary::{drain_journal, JournalSummary};
+pub use persist::{persist_journal, PersistOutcome, PersistParams};

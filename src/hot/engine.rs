@@ -173,6 +173,22 @@ impl<V: Venue> HotEngine<V> {
         self.set_position(a, s, net_qty, avg_price, realized)
     }
 
+    /// Restores an account's realized P&L at start-up (from the store).
+    pub fn seed_realized(&mut self, a: AccountId, realized: f64) -> bool {
+        match self.accounts.realized_pnl.get_mut(a as usize) {
+            Some(r) => {
+                *r = realized;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Sets the global kill switch at start-up (from the store).
+    pub fn set_kill_switch(&mut self, on: bool) {
+        self.risk.global_kill = on;
+    }
+
     /// The counters.
     pub fn counters(&self) -> &HotCounters {
         &self.counters

@@ -56,6 +56,7 @@ pub fn run_latency(cfg: &Config, p: &LatencyParams, hooks: HotHooks, out: Option
         params,
         w.account_policies(),
         move || RingVenue::new(orders_tx, orders_stage),
+        |_| {},
         rings,
         cfg.engine.signal_batch,
         cfg.hot_wait(),

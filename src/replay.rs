@@ -1,0 +1,286 @@
+//! `tradeengine replay`: a workload through the real threads and rings into a
+//! store, with exactly-once resume after a crash. Cold path (start-up,
+//! tear-down, summary).
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use anyhow::{anyhow, bail, Context};
+use tradeengine_adapters::feeds::Workload;
+use tradeengine_adapters::store::{Names, NoStore, SqliteStore, Store, StoreTotals};
+use tradeengine_model::{AccountId, AccountPolicy, Outcome};
+
+use crate::cold::{persist_journal, PersistOutcome, PersistParams};
+use crate::config::Config;
+use crate::hot::HotCounters;
+use crate::pinning::CoreLayout;
+use crate::pipeline::{run_pipeline, HotHooks};
+
+/// Which store a replay writes.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StoreChoice {
+    /// The embedded default, one SQLite file.
+    Sqlite(PathBuf),
+    /// Keep nothing (pure benchmarks).
+    None,
+}
+
+/// What to replay.
+#[derive(Clone, Debug)]
+pub struct ReplayParams {
+    pub workload: Workload,
+    pub store: StoreChoice,
+    /// Continue after the store's checkpoint instead of starting a new run.
+    pub resume: bool,
+    pub persist: PersistParams,
+}
+
+/// One account's line of the summary.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AccountLine {
+    pub account: AccountId,
+    pub name: String,
+    pub open_positions: u64,
+    pub realized_pnl: f64,
+    pub unrealized_pnl: f64,
+    pub equity: f64,
+}
+
+/// A finished replay.
+#[derive(Clone, Debug)]
+pub struct ReplayRun {
+    pub workload: Workload,
+    pub store: &'static str,
+    /// First input of this run (0, or the checkpoint + 1 on resume).
+    pub start_seq: u64,
+    /// Hot-thread seconds of this run.
+    pub secs: f64,
+    pub counters: HotCounters,
+    pub persist: PersistOutcome,
+    /// Whole-run totals (read back from the store, or from the engine for `none`).
+    pub totals: StoreTotals,
+    pub accounts: Vec<AccountLine>,
+    pub layout: CoreLayout,
+}
+
+impl ReplayRun {
+    /// Signals per second of this run, end to end (hot thread time; the store
+    /// keeps up or pushes back through the journal ring).
+    pub fn signals_per_s(&self) -> f64 {
+        self.counters.signals as f64 / self.secs.max(1e-9)
+    }
+
+    /// The whole run's result fields, as `bench w1` prints them before `secs=`.
+    pub fn result_fields(&self) -> String {
+        let t = &self.totals;
+        format!(
+            "{} n={} routed_buy={} routed_sell={} dropped={} open_positions={} checksum={:.6} realized_pnl={:.6}",
+            self.workload.tag(),
+            self.workload.n,
+            t.routed_buy,
+            t.routed_sell,
+            t.dropped,
+            t.open_positions,
+            t.checksum,
+            t.realized_pnl
+        )
+    }
+
+    /// The `W1 …` line (secs and rate of this run).
+    pub fn result_line(&self) -> String {
+        format!("{} secs={:.6} signals_per_s={:.0}", self.result_fields(), self.secs, self.signals_per_s())
+    }
+
+    /// The human summary printed before the result line.
+    pub fn summary(&self) -> String {
+        let mut s = String::new();
+        let c = &self.counters;
+        let _ = writeln!(
+            s,
+            "replay {} into {}: inputs {}..{} ({} signals this run)",
+            self.workload.tag(),
+            self.store,
+            self.start_seq,
+            self.workload.n,
+            c.signals
+        );
+        let _ = writeln!(s, "routed: {} BUY, {} SELL; dropped: {}", c.routed_buy, c.routed_sell, c.dropped());
+        for o in Outcome::ALL.iter().filter(|o| o.is_drop()) {
+            let n = c.dropped_by[*o as usize];
+            if n > 0 {
+                let _ = writeln!(s, "  dropped {:<22} {n}", o.name());
+            }
+        }
+        let p = &self.persist;
+        let _ = writeln!(
+            s,
+            "fills: {}; journal records: {}; store commits: {} (slowest {:.1} ms, {:.2} s in all); checkpoint: {}",
+            c.fills,
+            p.records,
+            p.commits,
+            p.max_commit_secs * 1e3,
+            p.commit_secs,
+            p.through.map_or("none".to_string(), |t| t.to_string())
+        );
+        let _ = writeln!(
+            s,
+            "{:<12} {:>6} {:>16} {:>16} {:>18}",
+            "account", "open", "realized_pnl", "unrealized_pnl", "equity"
+        );
+        let show: Vec<&AccountLine> = if self.accounts.len() <= 20 {
+            self.accounts.iter().collect()
+        } else {
+            let mut by_equity: Vec<&AccountLine> = self.accounts.iter().collect();
+            by_equity.sort_by(|a, b| b.equity.total_cmp(&a.equity));
+            let n = by_equity.len();
+            by_equity[..5].iter().chain(by_equity[n - 5..].iter()).copied().collect()
+        };
+        for (i, a) in show.iter().enumerate() {
+            if self.accounts.len() > 20 && i == 5 {
+                let _ = writeln!(
+                    s,
+                    "  … {} accounts between (top 5 and bottom 5 by equity shown)",
+                    self.accounts.len() - 10
+                );
+            }
+            let _ = writeln!(
+                s,
+                "{:<12} {:>6} {:>16.6} {:>16.6} {:>18.6}",
+                a.name, a.open_positions, a.realized_pnl, a.unrealized_pnl, a.equity
+            );
+        }
+        let eq: f64 = self.accounts.iter().map(|a| a.equity).sum();
+        let _ = writeln!(s, "{:<12} {:>6} {:>16} {:>16} {:>18.6}", "all", "", "", "", eq);
+        let _ = writeln!(s, "throughput: {:.0} signals/s ({:.3} s)", self.signals_per_s(), self.secs);
+        s
+    }
+}
+
+enum ReplayStore {
+    Sqlite(Box<SqliteStore>),
+    None(NoStore),
+}
+
+impl ReplayStore {
+    fn as_store(&mut self) -> &mut dyn Store {
+        match self {
+            ReplayStore::Sqlite(s) => s.as_mut(),
+            ReplayStore::None(s) => s,
+        }
+    }
+}
+
+/// Replays `p.workload` into the chosen store.
+pub fn run_replay(cfg: &Config, p: &ReplayParams, hooks: HotHooks) -> anyhow::Result<ReplayRun> {
+    let w = &p.workload;
+    let names = Names {
+        accounts: (0..w.accounts).map(|i| w.account_name(i)).collect(),
+        symbols: (0..w.symbols).map(|i| w.symbol_name(i)).collect(),
+    };
+    let mut store = match &p.store {
+        StoreChoice::Sqlite(path) => {
+            ReplayStore::Sqlite(Box::new(SqliteStore::open(path, names.clone(), cfg.engine.id)?))
+        }
+        StoreChoice::None => ReplayStore::None(NoStore),
+    };
+    let restart = store.as_store().restart_state()?;
+    let start_seq = match (restart.checkpoint, p.resume) {
+        (Some(cp), true) => cp + 1,
+        (None, _) => 0,
+        (Some(cp), false) => {
+            let db = match &p.store {
+                StoreChoice::Sqlite(path) => path.display().to_string(),
+                StoreChoice::None => "the store".into(),
+            };
+            bail!("{db} already holds a run through input {cp}: add --resume to continue it, or choose another --db")
+        }
+    };
+    if p.resume && matches!(p.store, StoreChoice::None) {
+        bail!("--resume needs a store that keeps state (--store sqlite)");
+    }
+    let mut policies = w.account_policies();
+    if restart.checkpoint.is_some() {
+        // Policies as the store has them (they may have been changed by operators).
+        for sp in &restart.policies {
+            if let Some(slot) = policies.get_mut(sp.account as usize) {
+                *slot = AccountPolicy { account: slot.account, ..*sp };
+            }
+        }
+    } else {
+        store.as_store().init_policies(&policies)?;
+    }
+    let seed_positions = restart.positions.clone();
+    let seed_realized = restart.realized.clone();
+    let kill = restart.kill_switch;
+    let setup = move |e: &mut crate::hot::HotEngine<tradeengine_adapters::venue::SimVenue>| {
+        for rc in &seed_positions {
+            e.seed_position(rc.account, rc.symbol, rc.net_qty, rc.avg_price, rc.realized_pnl);
+        }
+        for &(a, v) in &seed_realized {
+            e.seed_realized(a, v);
+        }
+        e.set_kill_switch(kill);
+    };
+    let persist_params = p.persist;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let sink = move |journal, wait| {
+        let mut params = persist_params;
+        params.wait = wait;
+        let r = persist_journal(journal, store.as_store(), params);
+        let _ = tx.send(store);
+        r
+    };
+    let run = run_pipeline(cfg, w, hooks, start_seq, policies, setup, sink);
+    let mut store = rx.recv().map_err(|_| anyhow!("the persistence thread ended without returning the store"))?;
+    let run = run?;
+    let persist = run.journal.context("persisting the journal")?;
+    let engine = &run.hot.engine;
+    let totals = match &mut store {
+        ReplayStore::Sqlite(s) => s.totals()?,
+        ReplayStore::None(_) => {
+            let c = engine.counters();
+            StoreTotals {
+                routed_buy: c.routed_buy,
+                routed_sell: c.routed_sell,
+                dropped: c.dropped(),
+                open_positions: engine.open_positions(),
+                checksum: engine.checksum(),
+                realized_pnl: engine.realized_pnl(),
+            }
+        }
+    };
+    let marks = engine.marks();
+    let accounts = (0..w.accounts)
+        .map(|a| {
+            let mut open = 0;
+            let mut unrealized = 0.0;
+            for (s, pos) in engine.book().positions_of(a) {
+                if pos.net_qty > 0.0 {
+                    open += 1;
+                    let mark = marks.get(s as usize).copied().filter(|m| *m > 0.0).unwrap_or(pos.avg_price);
+                    unrealized += (mark - pos.avg_price) * pos.net_qty;
+                }
+            }
+            let realized = engine.accounts().realized_pnl[a as usize];
+            AccountLine {
+                account: a,
+                name: names.account(a).to_string(),
+                open_positions: open,
+                realized_pnl: realized,
+                unrealized_pnl: unrealized,
+                equity: engine.accounts().initial_capital[a as usize] + realized + unrealized,
+            }
+        })
+        .collect();
+    Ok(ReplayRun {
+        workload: w.clone(),
+        store: store.as_store().name(),
+        start_seq,
+        secs: run.hot.secs,
+        counters: engine.counters().clone(),
+        persist,
+        totals,
+        accounts,
+        layout: run.layout,
+    })
+}
