@@ -10,7 +10,7 @@ use tradeengine_adapters::feeds::Workload;
 use tradeengine_adapters::store::{Names, NoStore, SqliteStore, Store, StoreTotals};
 use tradeengine_model::{AccountId, AccountPolicy, Outcome};
 
-use crate::cold::{persist_journal, PersistOutcome, PersistParams};
+use crate::cold::{persist_journal, PersistOutcome, PersistParams, Portfolio};
 use crate::config::Config;
 use crate::hot::HotCounters;
 use crate::pinning::CoreLayout;
@@ -210,7 +210,10 @@ pub fn run_replay(cfg: &Config, p: &ReplayParams, hooks: HotHooks) -> anyhow::Re
         store.as_store().init_policies(&policies)?;
     }
     let seed_positions = restart.positions.clone();
-    let seed_realized = restart.realized.clone();
+    let seed_realized = restart.realized();
+    let capital: Vec<f64> = policies.iter().map(|p| p.initial_capital).collect();
+    let mut portfolio = Portfolio::new(&capital, w.symbols as usize, cfg.portfolio.snapshot_interval_ms * 1_000_000);
+    portfolio.restore(&restart.portfolio, &restart.positions, &restart.marks, restart.last_ts);
     let kill = restart.kill_switch;
     let setup = move |e: &mut crate::hot::HotEngine<tradeengine_adapters::venue::SimVenue>| {
         for rc in &seed_positions {
@@ -226,12 +229,13 @@ pub fn run_replay(cfg: &Config, p: &ReplayParams, hooks: HotHooks) -> anyhow::Re
     let sink = move |journal, wait| {
         let mut params = persist_params;
         params.wait = wait;
-        let r = persist_journal(journal, store.as_store(), params);
-        let _ = tx.send(store);
+        let r = persist_journal(journal, store.as_store(), &mut portfolio, params);
+        let _ = tx.send((store, portfolio));
         r
     };
     let run = run_pipeline(cfg, w, hooks, start_seq, policies, setup, sink);
-    let mut store = rx.recv().map_err(|_| anyhow!("the persistence thread ended without returning the store"))?;
+    let (mut store, portfolio) =
+        rx.recv().map_err(|_| anyhow!("the persistence thread ended without returning the store"))?;
     let run = run?;
     let persist = run.journal.context("persisting the journal")?;
     let engine = &run.hot.engine;
@@ -249,27 +253,17 @@ pub fn run_replay(cfg: &Config, p: &ReplayParams, hooks: HotHooks) -> anyhow::Re
             }
         }
     };
-    let marks = engine.marks();
+    // The cold path's valuation (marks from the journal), the same numbers
+    // the store's `portfolio` table holds.
     let accounts = (0..w.accounts)
-        .map(|a| {
-            let mut open = 0;
-            let mut unrealized = 0.0;
-            for (s, pos) in engine.book().positions_of(a) {
-                if pos.net_qty > 0.0 {
-                    open += 1;
-                    let mark = marks.get(s as usize).copied().filter(|m| *m > 0.0).unwrap_or(pos.avg_price);
-                    unrealized += (mark - pos.avg_price) * pos.net_qty;
-                }
-            }
-            let realized = engine.accounts().realized_pnl[a as usize];
-            AccountLine {
-                account: a,
-                name: names.account(a).to_string(),
-                open_positions: open,
-                realized_pnl: realized,
-                unrealized_pnl: unrealized,
-                equity: engine.accounts().initial_capital[a as usize] + realized + unrealized,
-            }
+        .filter_map(|a| portfolio.row(a))
+        .map(|r| AccountLine {
+            account: r.account,
+            name: names.account(r.account).to_string(),
+            open_positions: r.open_positions as u64,
+            realized_pnl: r.realized_pnl,
+            unrealized_pnl: r.unrealized_pnl,
+            equity: r.equity,
         })
         .collect();
     Ok(ReplayRun {

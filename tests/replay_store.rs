@@ -22,8 +22,18 @@ fn tmp(name: &str) -> PathBuf {
     d
 }
 
+/// A config with event-time portfolio snapshots every 10 ms (W1 signals are
+/// 1 µs apart: one snapshot per 10,000 signals).
+fn snapshot_config(dir: &Path) -> PathBuf {
+    let p = dir.join("te.toml");
+    std::fs::write(&p, "[portfolio]\nsnapshot_interval_ms = 10\n").unwrap();
+    p
+}
+
 fn replay(db: &Path, n: u64, resume: bool) -> std::process::Child {
     let mut c = Command::new(bin());
+    let cfg = snapshot_config(db.parent().unwrap());
+    c.args(["--config", cfg.to_str().unwrap()]);
     c.args(["replay", "--workload", "w1", "--n", &n.to_string(), "--db", db.to_str().unwrap()]);
     if resume {
         c.arg("--resume");
@@ -83,8 +93,18 @@ fn replay_tables_match_the_engine_and_dump_as_csv() {
     assert!(orders.lines().skip(1).all(|l| l.contains(",FILLED,")), "inline fills leave every order FILLED");
     let positions = dump(&db, "open_positions_rollup");
     assert_eq!(positions.lines().count() as u64 - 1, bench.open_positions);
-    assert!(dump(&db, "engine_checkpoint").contains(&format!("\n0,{},0,", n - 1)));
+    let last_ts = 1_700_000_000_000_000_000u64 + (n - 1) * 1_000;
+    assert!(dump(&db, "engine_checkpoint").contains(&format!("\n0,{},{last_ts},0,", n - 1)));
     assert_eq!(dump(&db, "account_policy").lines().count(), 1001);
+    // Portfolio rows for every account that traded, snapshots every 10 ms of event time.
+    let portfolio = dump(&db, "portfolio");
+    assert!(portfolio.starts_with("account,initial_capital,cash,equity,realized_pnl,unrealized_pnl,gross_exposure,net_exposure,open_positions,capital_usage_pct,peak_equity,drawdown_pct,fills,seq,ts_event\n"), "{portfolio}");
+    assert_eq!(portfolio.lines().count(), 981, "the 980 ACTIVE accounts traded");
+    let pnl = dump(&db, "pnl_timeseries");
+    let snapshots: std::collections::BTreeSet<&str> =
+        pnl.lines().skip(1).map(|l| l.split(',').next().unwrap()).collect();
+    assert_eq!(snapshots.len() as u64, (n - 1) / 10_000, "one snapshot per 10 ms of event time");
+    assert_eq!(dump(&db, "symbol_marks").lines().count(), 501);
     // A second run into the same database must say how to continue it.
     let again = replay(&db, n, false).wait_with_output().unwrap();
     assert!(!again.status.success());
@@ -110,7 +130,9 @@ fn killed_at_random_points_and_resumed_equals_uninterrupted() {
     let n = 150_000;
     let d = tmp("kill");
     let reference_db = d.join("reference.db");
+    let t0 = std::time::Instant::now();
     let reference_out = finish(replay(&reference_db, n, false));
+    let full = t0.elapsed();
     let reference = tables(&reference_db);
 
     let db = d.join("crashy.db");
@@ -118,11 +140,16 @@ fn killed_at_random_points_and_resumed_equals_uninterrupted() {
     let mut rng = 0x2545F4914F6CDD1Du64;
     let mut kills = 0;
     let mut resume = false;
-    for _ in 0..4 {
+    for _ in 0..8 {
+        if kills == 3 {
+            break;
+        }
         rng ^= rng << 13;
         rng ^= rng >> 7;
         rng ^= rng << 17;
-        let delay = Duration::from_millis(100 + rng % 800);
+        // Somewhere in the first ~40 % of a full run's time: mid-run even for
+        // the shorter resumed runs, at a different point each time.
+        let delay = full.mul_f64((5 + rng % 35) as f64 / 100.0).max(Duration::from_millis(20));
         let mut child = replay(&db, n, resume);
         std::thread::sleep(delay);
         if child.try_wait().unwrap().is_none() {

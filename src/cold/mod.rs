@@ -4,6 +4,8 @@
 
 pub mod journal_summary;
 pub mod persist;
+pub mod portfolio;
 
 pub use journal_summary::{drain_journal, JournalSummary};
 pub use persist::{persist_journal, PersistOutcome, PersistParams};
+pub use portfolio::Portfolio;

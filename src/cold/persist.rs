@@ -9,10 +9,10 @@
 use std::time::{Duration, Instant};
 
 use ringbuffers::{Consumer, WaitStrategy, Waiter};
-use tradeengine_adapters::store::{Store, StoreError};
+use tradeengine_adapters::store::{CommitBatch, Store, StoreError};
 use tradeengine_model::JournalEvent;
 
-use super::JournalSummary;
+use super::{JournalSummary, Portfolio};
 
 /// Batching of the persistence thread.
 #[derive(Clone, Copy, Debug)]
@@ -49,10 +49,13 @@ pub struct PersistOutcome {
     pub commit_secs: f64,
 }
 
-/// Drains `journal` into `store` until the journal's producer closes.
+/// Drains `journal` into `store` until the journal's producer closes. The
+/// `portfolio` is advanced by exactly the records each commit carries, and
+/// its changed rows commit with them.
 pub fn persist_journal(
     mut journal: Consumer<JournalEvent>,
     store: &mut dyn Store,
+    portfolio: &mut Portfolio,
     p: PersistParams,
 ) -> Result<PersistOutcome, StoreError> {
     let mut out = PersistOutcome::default();
@@ -81,14 +84,14 @@ pub fn persist_journal(
         let due = oldest.is_some_and(|t| t.elapsed() >= p.max_delay);
         if ready > 0 && (ready >= p.batch_records || due) {
             let through = pending[ready - 1].seq();
-            commit(store, &pending[..ready], through, &mut out)?;
+            commit(store, portfolio, &pending[..ready], through, &mut out)?;
             pending.drain(..ready);
             ready = 0;
             oldest = (!pending.is_empty()).then(Instant::now);
         }
         if finished && n == 0 {
             if let Some(through) = last_seq.filter(|_| !pending.is_empty()) {
-                commit(store, &pending, through, &mut out)?;
+                commit(store, portfolio, &pending, through, &mut out)?;
             }
             return Ok(out);
         }
@@ -102,12 +105,24 @@ pub fn persist_journal(
 
 fn commit(
     store: &mut dyn Store,
+    portfolio: &mut Portfolio,
     recs: &[JournalEvent],
     through: u64,
     out: &mut PersistOutcome,
 ) -> Result<(), StoreError> {
     let t = Instant::now();
-    store.commit(recs, through)?;
+    for ev in recs {
+        portfolio.on_record(ev);
+    }
+    let (rows, pnl, marks) = portfolio.take();
+    store.commit(&CommitBatch {
+        records: recs,
+        portfolio: &rows,
+        pnl: &pnl,
+        marks: &marks,
+        through,
+        last_ts: portfolio.last_ts(),
+    })?;
     let secs = t.elapsed().as_secs_f64();
     out.commits += 1;
     out.records += recs.len() as u64;
@@ -137,8 +152,8 @@ mod tests {
         fn init_policies(&mut self, _: &[AccountPolicy]) -> Result<(), StoreError> {
             Ok(())
         }
-        fn commit(&mut self, r: &[JournalEvent], through: u64) -> Result<(), StoreError> {
-            self.commits.push((r.iter().map(|e| e.seq()).collect(), through));
+        fn commit(&mut self, b: &CommitBatch<'_>) -> Result<(), StoreError> {
+            self.commits.push((b.records.iter().map(|e| e.seq()).collect(), b.through));
             Ok(())
         }
         fn restart_state(&mut self) -> Result<RestartState, StoreError> {
@@ -164,7 +179,8 @@ mod tests {
         drop(tx);
         let mut store = Recorder::default();
         let p = PersistParams { batch_records: 4, max_delay: Duration::from_secs(60), wait: WaitStrategy::BusySpin };
-        let out = persist_journal(rx, &mut store, p).unwrap();
+        let mut portfolio = Portfolio::new(&[1.0], 1, 0);
+        let out = persist_journal(rx, &mut store, &mut portfolio, p).unwrap();
         let flat: Vec<u64> = store.commits.iter().flat_map(|(r, _)| r.clone()).collect();
         assert_eq!(flat, all.iter().map(|e| e.seq()).collect::<Vec<_>>(), "every record once, in order");
         for (recs, through) in &store.commits {

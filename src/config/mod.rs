@@ -203,6 +203,20 @@ impl Default for AccountsSection {
     }
 }
 
+/// `[portfolio]`: the cold-path portfolio and P&L.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PortfolioSection {
+    /// Event-time interval between `pnl_timeseries` snapshots, milliseconds (0: none).
+    pub snapshot_interval_ms: u64,
+}
+
+impl Default for PortfolioSection {
+    fn default() -> Self {
+        Self { snapshot_interval_ms: 1000 }
+    }
+}
+
 /// The whole configuration.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -214,6 +228,7 @@ pub struct Config {
     pub sizing: SizingSection,
     pub risk: RiskSection,
     pub accounts: AccountsSection,
+    pub portfolio: PortfolioSection,
     /// Where the config came from (for errors and relative paths); not a key.
     #[serde(skip)]
     pub source: Option<PathBuf>,

@@ -49,19 +49,81 @@ impl Names {
     }
 }
 
+/// One account's portfolio (the `portfolio` table's row).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PortfolioRow {
+    pub account: u32,
+    pub initial_capital: f64,
+    pub cash: f64,
+    pub equity: f64,
+    pub realized_pnl: f64,
+    pub unrealized_pnl: f64,
+    pub gross_exposure: f64,
+    pub net_exposure: f64,
+    pub open_positions: u32,
+    /// Cost of open positions / initial capital, in percent.
+    pub capital_usage_pct: f64,
+    pub peak_equity: f64,
+    /// (peak − equity) / peak, in percent.
+    pub drawdown_pct: f64,
+    pub fills: i64,
+    pub seq: u64,
+    pub ts_event: u64,
+}
+
+/// One `pnl_timeseries` row: an account's valuation at an event-time snapshot.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct PnlRow {
+    pub ts_event: u64,
+    pub account: u32,
+    pub cash: f64,
+    pub equity: f64,
+    pub realized_pnl: f64,
+    pub unrealized_pnl: f64,
+    pub drawdown_pct: f64,
+}
+
+/// One atomic commit: journal records of complete inputs, the rows the cold
+/// path derived from them, and the checkpoint.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CommitBatch<'a> {
+    pub records: &'a [JournalEvent],
+    /// Portfolio rows changed by these records.
+    pub portfolio: &'a [PortfolioRow],
+    /// Snapshots taken while applying them.
+    pub pnl: &'a [PnlRow],
+    /// Symbols whose mark changed: (symbol, price).
+    pub marks: &'a [(u32, f64)],
+    /// Last input sequence the batch completes.
+    pub through: u64,
+    /// Event time reached (restores the snapshot clock).
+    pub last_ts: u64,
+}
+
 /// What a restart needs from the store.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RestartState {
     /// Last input sequence durably applied (`None`: nothing yet).
     pub checkpoint: Option<u64>,
+    /// Event time reached at the checkpoint.
+    pub last_ts: u64,
     /// Open positions (account and symbol as dense ids).
     pub positions: Vec<RollupChange>,
-    /// Realized P&L per account (dense id, value).
-    pub realized: Vec<(u32, f64)>,
+    /// Portfolio rows (dense ids).
+    pub portfolio: Vec<PortfolioRow>,
+    /// Last marks (symbol id, price).
+    pub marks: Vec<(u32, f64)>,
     /// Account policies (dense ids).
     pub policies: Vec<AccountPolicy>,
     /// Global kill switch.
     pub kill_switch: bool,
+}
+
+impl RestartState {
+    /// Realized P&L per account (dense id, value), from the portfolio rows.
+    pub fn realized(&self) -> Vec<(u32, f64)> {
+        self.portfolio.iter().map(|r| (r.account, r.realized_pnl)).collect()
+    }
 }
 
 /// Every table, in the order `store dump` knows them.
@@ -75,6 +137,7 @@ pub const TABLES: &[&str] = &[
     "fills",
     "pnl_timeseries",
     "risk_events",
+    "symbol_marks",
 ];
 
 /// A journal sink with exactly-once checkpoints.
@@ -85,8 +148,8 @@ pub trait Store: Send {
     /// Writes the account universe's policies (at first start).
     fn init_policies(&mut self, policies: &[AccountPolicy]) -> Result<(), StoreError>;
 
-    /// Applies `records` and sets the checkpoint to `through`, atomically.
-    fn commit(&mut self, records: &[JournalEvent], through: u64) -> Result<(), StoreError>;
+    /// Applies the batch and sets the checkpoint to `batch.through`, atomically.
+    fn commit(&mut self, batch: &CommitBatch<'_>) -> Result<(), StoreError>;
 
     /// Reads what a restart needs.
     fn restart_state(&mut self) -> Result<RestartState, StoreError>;
@@ -106,7 +169,7 @@ impl Store for NoStore {
     fn init_policies(&mut self, _: &[AccountPolicy]) -> Result<(), StoreError> {
         Ok(())
     }
-    fn commit(&mut self, _: &[JournalEvent], _: u64) -> Result<(), StoreError> {
+    fn commit(&mut self, _: &CommitBatch<'_>) -> Result<(), StoreError> {
         Ok(())
     }
     fn restart_state(&mut self) -> Result<RestartState, StoreError> {

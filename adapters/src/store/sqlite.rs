@@ -16,7 +16,7 @@ use tradeengine_model::{
     Outcome, RiskEvent, RollupChange, RollupOp, Side, TradeSignal,
 };
 
-use super::{Names, RestartState, Store, StoreError, TABLES};
+use super::{CommitBatch, Names, PortfolioRow, RestartState, Store, StoreError, TABLES};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS open_positions_rollup (
@@ -24,8 +24,12 @@ CREATE TABLE IF NOT EXISTS open_positions_rollup (
     realized_pnl REAL NOT NULL, last_price REAL NOT NULL, engine INTEGER NOT NULL, seq INTEGER NOT NULL,
     ts_event INTEGER NOT NULL, PRIMARY KEY (account, symbol)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS portfolio (
-    account TEXT PRIMARY KEY, realized_pnl REAL NOT NULL, fills INTEGER NOT NULL, seq INTEGER NOT NULL,
+    account TEXT PRIMARY KEY, initial_capital REAL NOT NULL, cash REAL NOT NULL, equity REAL NOT NULL,
+    realized_pnl REAL NOT NULL, unrealized_pnl REAL NOT NULL, gross_exposure REAL NOT NULL,
+    net_exposure REAL NOT NULL, open_positions INTEGER NOT NULL, capital_usage_pct REAL NOT NULL,
+    peak_equity REAL NOT NULL, drawdown_pct REAL NOT NULL, fills INTEGER NOT NULL, seq INTEGER NOT NULL,
     ts_event INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS symbol_marks (symbol TEXT PRIMARY KEY, price REAL NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS orders (
     order_id INTEGER PRIMARY KEY, account TEXT NOT NULL, symbol TEXT NOT NULL, side TEXT NOT NULL,
     state TEXT NOT NULL, qty REAL NOT NULL, price REAL NOT NULL, cum_qty REAL NOT NULL, seq INTEGER NOT NULL,
@@ -36,8 +40,8 @@ CREATE TABLE IF NOT EXISTS account_policy (
     max_order_qty REAL NOT NULL, max_order_notional REAL NOT NULL, max_capital_usage REAL NOT NULL,
     seq INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS engine_checkpoint (
-    engine_id INTEGER PRIMARY KEY, last_seq INTEGER NOT NULL, kill_switch INTEGER NOT NULL,
-    updated_unix_ns INTEGER NOT NULL);
+    engine_id INTEGER PRIMARY KEY, last_seq INTEGER NOT NULL, last_ts_event INTEGER NOT NULL,
+    kill_switch INTEGER NOT NULL, updated_unix_ns INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS trade_signals (
     seq INTEGER NOT NULL, ts_event INTEGER NOT NULL, strategy INTEGER NOT NULL, symbol TEXT NOT NULL,
     side TEXT NOT NULL, outcome TEXT NOT NULL, route TEXT NOT NULL, account TEXT, order_id INTEGER,
@@ -48,7 +52,7 @@ CREATE TABLE IF NOT EXISTS fills (
     order_state TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS pnl_timeseries (
     ts_event INTEGER NOT NULL, account TEXT NOT NULL, cash REAL NOT NULL, equity REAL NOT NULL,
-    realized_pnl REAL NOT NULL, unrealized_pnl REAL NOT NULL);
+    realized_pnl REAL NOT NULL, unrealized_pnl REAL NOT NULL, drawdown_pct REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS risk_events (
     seq INTEGER NOT NULL, ts_event INTEGER NOT NULL, account TEXT NOT NULL, symbol TEXT NOT NULL,
     side TEXT NOT NULL, rule TEXT NOT NULL, value REAL NOT NULL, limit_value REAL NOT NULL, action TEXT NOT NULL);
@@ -59,6 +63,7 @@ fn order_of(table: &str) -> &'static str {
     match table {
         "open_positions_rollup" => "account, symbol",
         "portfolio" | "account_policy" => "account",
+        "symbol_marks" => "symbol",
         "orders" => "order_id",
         "engine_checkpoint" => "engine_id",
         _ => "rowid",
@@ -86,22 +91,9 @@ pub struct SqliteStore {
     account_ids: HashMap<String, u32>,
     symbol_ids: HashMap<String, u32>,
     engine_id: u32,
-    /// Realized P&L of each open position as last committed, to turn the
-    /// rollup changelog into per-account realized P&L.
-    position_realized: HashMap<(u32, u32), f64>,
-    /// The portfolio rows as last committed (account id → row).
-    portfolio: HashMap<u32, PortfolioRow>,
     /// Primary-key rows changed by the batch being committed, written once
     /// each at the end of the transaction (their final state).
     batch: BatchRows,
-}
-
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-struct PortfolioRow {
-    realized_pnl: f64,
-    fills: i64,
-    seq: u64,
-    ts_event: u64,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -122,14 +114,12 @@ struct BatchRows {
     orders: HashMap<u64, OrderRow>,
     /// `None`: delete the position.
     positions: HashMap<(u32, u32), Option<RollupChange>>,
-    portfolio: HashMap<u32, PortfolioRow>,
 }
 
 impl BatchRows {
     fn clear(&mut self) {
         self.orders.clear();
         self.positions.clear();
-        self.portfolio.clear();
     }
 }
 
@@ -157,65 +147,16 @@ impl SqliteStore {
             .map_err(backend("setting pragmas"))?;
         conn.execute_batch(SCHEMA).map_err(backend("creating tables"))?;
         let index = |v: &[String]| v.iter().enumerate().map(|(i, n)| (n.clone(), i as u32)).collect::<HashMap<_, _>>();
-        let mut s = Self {
+        let s = Self {
             account_ids: index(&names.accounts),
             symbol_ids: index(&names.symbols),
             conn,
             path: path.to_path_buf(),
             names,
             engine_id,
-            position_realized: HashMap::new(),
-            portfolio: HashMap::new(),
             batch: BatchRows::default(),
         };
-        s.reload_memory()?;
         Ok(s)
-    }
-
-    /// Reloads the in-memory mirrors of committed state (after open or a failed commit).
-    fn reload_memory(&mut self) -> Result<(), StoreError> {
-        self.position_realized.clear();
-        for p in self.load_positions()? {
-            self.position_realized.insert((p.account, p.symbol), p.realized_pnl);
-        }
-        self.portfolio.clear();
-        if self.names.accounts.is_empty() {
-            return Ok(());
-        }
-        let mut st = self
-            .conn
-            .prepare("SELECT account, realized_pnl, fills, seq, ts_event FROM portfolio")
-            .map_err(backend("reading portfolio"))?;
-        let rows = st
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    PortfolioRow {
-                        realized_pnl: r.get(1)?,
-                        fills: r.get(2)?,
-                        seq: r.get::<_, i64>(3)? as u64,
-                        ts_event: r.get::<_, i64>(4)? as u64,
-                    },
-                ))
-            })
-            .map_err(backend("reading portfolio"))?;
-        let mut loaded = Vec::new();
-        for row in rows {
-            let (a, p) = row.map_err(backend("reading portfolio"))?;
-            loaded.push((a, p));
-        }
-        drop(st);
-        for (a, p) in loaded {
-            let id = self.account_id(&a, "portfolio")?;
-            self.portfolio.insert(id, p);
-        }
-        Ok(())
-    }
-
-    /// The portfolio row of `a` as the batch leaves it (copied on first touch).
-    fn portfolio_row(&mut self, a: u32) -> &mut PortfolioRow {
-        let committed = self.portfolio.get(&a).copied().unwrap_or_default();
-        self.batch.portfolio.entry(a).or_insert(committed)
     }
 
     /// Moves an order to `state`: in the batch if it is there, else in the table.
@@ -278,15 +219,6 @@ impl SqliteStore {
                     .execute(params![names.account(a), names.symbol(s)])?,
             };
         }
-        for (&a, p) in &self.batch.portfolio {
-            tx.prepare_cached("INSERT OR REPLACE INTO portfolio VALUES (?1, ?2, ?3, ?4, ?5)")?.execute(params![
-                names.account(a),
-                p.realized_pnl,
-                p.fills,
-                p.seq as i64,
-                p.ts_event as i64
-            ])?;
-        }
         Ok(())
     }
 
@@ -318,7 +250,7 @@ impl SqliteStore {
         open.sort_by_key(|&(a, s, _)| (a, s));
         t.open_positions = open.len() as u64;
         t.checksum = open.iter().map(|&(a, s, q)| (a as f64 + 1.0) * (s as f64 + 1.0) * q).sum();
-        let mut realized = self.restart_state()?.realized;
+        let mut realized = self.restart_state()?.realized();
         realized.sort_by_key(|&(a, _)| a);
         t.realized_pnl = realized.iter().map(|&(_, v)| v).sum();
         Ok(t)
@@ -430,34 +362,14 @@ impl SqliteStore {
                     ],
                 )?;
                 self.order_state(tx, f.order_id, f.order_state, f.cum_qty, f.ts_event)?;
-                let row = self.portfolio_row(f.account);
-                row.fills += 1;
-                row.seq = f.seq;
-                row.ts_event = f.ts_event;
             }
             Some(JournalKind::RollupChange) => {
                 let Some(r) = ev.get::<RollupChange>() else { return Ok(()) };
                 let key = (r.account, r.symbol);
-                let before = self.position_realized.get(&key).copied().unwrap_or(0.0);
-                let delta = r.realized_pnl - before;
-                if delta != 0.0 {
-                    // Added one change at a time, in journal order: the same
-                    // sums, bit for bit, as the hot thread's per-account P&L.
-                    let row = self.portfolio_row(r.account);
-                    row.realized_pnl += delta;
-                    row.seq = r.seq;
-                    row.ts_event = r.ts_event;
-                }
                 match r.op() {
-                    RollupOp::Upsert => {
-                        self.position_realized.insert(key, r.realized_pnl);
-                        self.batch.positions.insert(key, Some(*r));
-                    }
-                    RollupOp::Delete => {
-                        self.position_realized.remove(&key);
-                        self.batch.positions.insert(key, None);
-                    }
-                }
+                    RollupOp::Upsert => self.batch.positions.insert(key, Some(*r)),
+                    RollupOp::Delete => self.batch.positions.insert(key, None),
+                };
             }
             Some(JournalKind::OrderUpdate) => {
                 let Some(u) = ev.get::<OrderUpdate>() else { return Ok(()) };
@@ -491,7 +403,7 @@ impl SqliteStore {
                     Some(ControlOp::KillAll) | Some(ControlOp::ReleaseAll) => {
                         let on = i64::from(c.op() == Some(ControlOp::KillAll));
                         tx.prepare_cached(
-                            "INSERT INTO engine_checkpoint VALUES (?1, -1, ?2, 0) ON CONFLICT(engine_id) DO UPDATE SET kill_switch = ?2",
+                            "INSERT INTO engine_checkpoint VALUES (?1, -1, 0, ?2, 0) ON CONFLICT(engine_id) DO UPDATE SET kill_switch = ?2",
                         )?
                         .execute(params![self.engine_id, on])?;
                         return Ok(());
@@ -558,59 +470,125 @@ impl Store for SqliteStore {
         tx.commit().map_err(backend("committing account_policy"))
     }
 
-    fn commit(&mut self, records: &[JournalEvent], through: u64) -> Result<(), StoreError> {
+    fn commit(&mut self, batch: &CommitBatch<'_>) -> Result<(), StoreError> {
         // The transaction borrows the connection; take it out of `self` for the
-        // duration so `apply` can update the in-memory realized map too.
+        // duration so `apply` can collect the batch's rows in `self.batch`.
         let mut conn = std::mem::replace(&mut self.conn, Connection::open_in_memory().map_err(backend("swap"))?);
         let result = (|| -> rusqlite::Result<()> {
             let tx = conn.transaction()?;
             self.batch.clear();
-            for ev in records {
+            for ev in batch.records {
                 self.apply(&tx, ev)?;
             }
             self.flush_batch(&tx)?;
+            let names = &self.names;
+            for r in batch.portfolio {
+                tx.prepare_cached(
+                    "INSERT OR REPLACE INTO portfolio VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                )?
+                .execute(params![
+                    names.account(r.account),
+                    r.initial_capital,
+                    r.cash,
+                    r.equity,
+                    r.realized_pnl,
+                    r.unrealized_pnl,
+                    r.gross_exposure,
+                    r.net_exposure,
+                    r.open_positions,
+                    r.capital_usage_pct,
+                    r.peak_equity,
+                    r.drawdown_pct,
+                    r.fills,
+                    r.seq as i64,
+                    r.ts_event as i64
+                ])?;
+            }
+            for r in batch.pnl {
+                tx.prepare_cached("INSERT INTO pnl_timeseries VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?.execute(
+                    params![
+                        r.ts_event as i64,
+                        names.account(r.account),
+                        r.cash,
+                        r.equity,
+                        r.realized_pnl,
+                        r.unrealized_pnl,
+                        r.drawdown_pct
+                    ],
+                )?;
+            }
+            for &(sym, px) in batch.marks {
+                tx.prepare_cached("INSERT OR REPLACE INTO symbol_marks VALUES (?1, ?2)")?
+                    .execute(params![names.symbol(sym), px])?;
+            }
             tx.prepare_cached(
-                "INSERT INTO engine_checkpoint VALUES (?1, ?2, 0, ?3) ON CONFLICT(engine_id) DO UPDATE SET last_seq = ?2, updated_unix_ns = ?3",
+                "INSERT INTO engine_checkpoint VALUES (?1, ?2, ?3, 0, ?4) ON CONFLICT(engine_id) DO UPDATE SET last_seq = ?2, last_ts_event = ?3, updated_unix_ns = ?4",
             )?
-            .execute(params![self.engine_id, through as i64, now_ns()])?;
+            .execute(params![self.engine_id, batch.through as i64, batch.last_ts as i64, now_ns()])?;
             tx.commit()
         })();
         self.conn = conn;
-        if result.is_ok() {
-            for (a, p) in self.batch.portfolio.drain() {
-                self.portfolio.insert(a, p);
-            }
-        } else {
-            // The transaction rolled back: the in-memory mirrors must too.
-            self.reload_memory()?;
-        }
         self.batch.clear();
-        result.map_err(backend(format!("committing {} records through input {through}", records.len())))
+        result.map_err(backend(format!("committing {} records through input {}", batch.records.len(), batch.through)))
     }
 
     fn restart_state(&mut self) -> Result<RestartState, StoreError> {
-        let cp: Option<(i64, i64)> = self
+        let cp: Option<(i64, i64, i64)> = self
             .conn
             .query_row(
-                "SELECT last_seq, kill_switch FROM engine_checkpoint WHERE engine_id = ?1",
+                "SELECT last_seq, kill_switch, last_ts_event FROM engine_checkpoint WHERE engine_id = ?1",
                 params![self.engine_id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()
             .map_err(backend("reading engine_checkpoint"))?;
         let positions = self.load_positions()?;
-        let mut realized = Vec::new();
+        let mut portfolio = Vec::new();
         {
-            let mut st = self
-                .conn
-                .prepare("SELECT account, realized_pnl FROM portfolio ORDER BY account")
-                .map_err(backend("reading portfolio"))?;
+            let mut st =
+                self.conn.prepare("SELECT * FROM portfolio ORDER BY account").map_err(backend("reading portfolio"))?;
             let rows = st
-                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, f64>(1)?)))
+                .query_map([], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        PortfolioRow {
+                            account: 0,
+                            initial_capital: r.get(1)?,
+                            cash: r.get(2)?,
+                            equity: r.get(3)?,
+                            realized_pnl: r.get(4)?,
+                            unrealized_pnl: r.get(5)?,
+                            gross_exposure: r.get(6)?,
+                            net_exposure: r.get(7)?,
+                            open_positions: r.get(8)?,
+                            capital_usage_pct: r.get(9)?,
+                            peak_equity: r.get(10)?,
+                            drawdown_pct: r.get(11)?,
+                            fills: r.get(12)?,
+                            seq: r.get::<_, i64>(13)? as u64,
+                            ts_event: r.get::<_, i64>(14)? as u64,
+                        },
+                    ))
+                })
                 .map_err(backend("reading portfolio"))?;
             for row in rows {
-                let (a, v) = row.map_err(backend("reading portfolio"))?;
-                realized.push((self.account_id(&a, "portfolio")?, v));
+                let (a, mut r) = row.map_err(backend("reading portfolio"))?;
+                r.account = self.account_id(&a, "portfolio")?;
+                portfolio.push(r);
+            }
+        }
+        let mut marks = Vec::new();
+        {
+            let mut st =
+                self.conn.prepare("SELECT symbol, price FROM symbol_marks").map_err(backend("reading symbol_marks"))?;
+            let rows = st
+                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, f64>(1)?)))
+                .map_err(backend("reading symbol_marks"))?;
+            for row in rows {
+                let (sym, px) = row.map_err(backend("reading symbol_marks"))?;
+                if let Some(&id) = self.symbol_ids.get(&sym) {
+                    marks.push((id, px));
+                }
             }
         }
         let mut policies = Vec::new();
@@ -648,11 +626,13 @@ impl Store for SqliteStore {
         }
         policies.sort_by_key(|p| p.account);
         Ok(RestartState {
-            checkpoint: cp.and_then(|(s, _)| u64::try_from(s).ok()),
+            checkpoint: cp.and_then(|(s, _, _)| u64::try_from(s).ok()),
+            last_ts: cp.map_or(0, |(_, _, t)| t.max(0) as u64),
             positions,
-            realized,
+            portfolio,
+            marks,
             policies,
-            kill_switch: cp.is_some_and(|(_, k)| k != 0),
+            kill_switch: cp.is_some_and(|(_, k, _)| k != 0),
         })
     }
 
@@ -791,7 +771,8 @@ mod tests {
             }
             .into(),
         ];
-        s.commit(&recs, 8).unwrap();
+        s.commit(&CommitBatch { records: &recs, through: 8, last_ts: 71, marks: &[(0, 10.5)], ..Default::default() })
+            .unwrap();
         assert_eq!(dump(&mut s, "orders"), "order_id,account,symbol,side,state,qty,price,cum_qty,seq,ts_event\n8,\"ACC,1\",AAA,BUY,FILLED,2.0,10.5,2.0,7,71\n");
         assert_eq!(
             dump(&mut s, "open_positions_rollup"),
@@ -803,7 +784,8 @@ mod tests {
         assert!(dump(&mut s, "fills").contains("7,71,8,\"ACC,1\",AAA,BUY,2.0,10.5,2.0,FILLED"));
         assert!(dump(&mut s, "risk_events").contains("7,0,ACC-0,BBB,?,max_order_qty,9.0,5.0,reject"));
         assert!(dump(&mut s, "account_policy").contains("\"ACC,1\",ACTIVE,0,0,5,0,10.0"));
-        // Close it: realized P&L reaches the portfolio, the position goes away.
+        // Close it: the position goes away; the portfolio row and a snapshot
+        // derived by the cold path commit with it.
         let close: Vec<JournalEvent> = vec![RollupChange {
             op: RollupOp::Delete as u8,
             account: 1,
@@ -814,11 +796,42 @@ mod tests {
             ..Default::default()
         }
         .into()];
-        s.commit(&close, 9).unwrap();
+        let row = PortfolioRow {
+            account: 1,
+            initial_capital: 10.0,
+            cash: 13.25,
+            equity: 13.25,
+            realized_pnl: 3.25,
+            peak_equity: 13.25,
+            fills: 2,
+            seq: 9,
+            ts_event: 90,
+            ..Default::default()
+        };
+        let pnl = [crate::store::PnlRow {
+            ts_event: 80,
+            account: 1,
+            cash: 13.25,
+            equity: 13.25,
+            realized_pnl: 3.25,
+            ..Default::default()
+        }];
+        s.commit(&CommitBatch {
+            records: &close,
+            portfolio: std::slice::from_ref(&row),
+            pnl: &pnl,
+            through: 9,
+            last_ts: 90,
+            ..Default::default()
+        })
+        .unwrap();
         let r = s.restart_state().unwrap();
-        assert_eq!(r.checkpoint, Some(9));
+        assert_eq!((r.checkpoint, r.last_ts), (Some(9), 90));
         assert!(r.positions.is_empty());
-        assert_eq!(r.realized, vec![(1, 3.25)]);
+        assert_eq!(r.portfolio, vec![row]);
+        assert_eq!(r.realized(), vec![(1, 3.25)]);
+        assert_eq!(r.marks, vec![(0, 10.5)]);
+        assert_eq!(dump(&mut s, "pnl_timeseries"), "ts_event,account,cash,equity,realized_pnl,unrealized_pnl,drawdown_pct\n80,\"ACC,1\",13.25,13.25,3.25,0.0,0.0\n");
         assert_eq!(r.policies.len(), 1);
         assert_eq!((r.policies[0].account, r.policies[0].max_open_symbols), (1, 5));
         drop(s);
