@@ -9,7 +9,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use rusqlite::types::ValueRef;
+use rusqlite::types::{ToSqlOutput, Value, ValueRef};
 use rusqlite::{params, Connection, OptionalExtension};
 use tradeengine_model::{
     AccountPolicy, AccountStatus, Control, ControlOp, Fill, JournalEvent, JournalKind, OrderState, OrderUpdate,
@@ -114,12 +114,17 @@ struct BatchRows {
     orders: HashMap<u64, OrderRow>,
     /// `None`: delete the position.
     positions: HashMap<(u32, u32), Option<RollupChange>>,
+    /// Log rows, in journal order, written with multi-row inserts.
+    signals: Vec<TradeSignal>,
+    fills: Vec<Fill>,
 }
 
 impl BatchRows {
     fn clear(&mut self) {
         self.orders.clear();
         self.positions.clear();
+        self.signals.clear();
+        self.fills.clear();
     }
 }
 
@@ -179,9 +184,38 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// Writes the batch's final primary-key rows.
+    /// Writes the batch's log rows (multi-row inserts) and final primary-key rows.
     fn flush_batch(&mut self, tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
         let names = &self.names;
+        insert_many(tx, "trade_signals", 11, &self.batch.signals, |t, v| {
+            v.extend([
+                int(t.seq as i64),
+                int(t.ts_event as i64),
+                int(t.strategy as i64),
+                text(names.symbol(t.symbol)),
+                text(side_name(t.side)),
+                text(t.outcome().name()),
+                text(t.route().name()),
+                if t.has_account() { text(names.account(t.account)) } else { ToSqlOutput::Owned(Value::Null) },
+                if t.order_id != 0 { int(t.order_id as i64) } else { ToSqlOutput::Owned(Value::Null) },
+                real(t.qty),
+                real(t.price),
+            ])
+        })?;
+        insert_many(tx, "fills", 10, &self.batch.fills, |f, v| {
+            v.extend([
+                int(f.seq as i64),
+                int(f.ts_event as i64),
+                int(f.order_id as i64),
+                text(names.account(f.account)),
+                text(names.symbol(f.symbol)),
+                text(side_name(f.side)),
+                real(f.qty),
+                real(f.price),
+                real(f.cum_qty),
+                text(state_name(f.order_state)),
+            ])
+        })?;
         for (id, o) in &self.batch.orders {
             tx.prepare_cached("INSERT OR REPLACE INTO orders VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")?
                 .execute(params![
@@ -313,21 +347,7 @@ impl SqliteStore {
         match ev.kind() {
             Some(JournalKind::TradeSignal) => {
                 let Some(t) = ev.get::<TradeSignal>() else { return Ok(()) };
-                let account = t.has_account().then(|| names.account(t.account));
-                tx.prepare_cached("INSERT INTO trade_signals VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")?
-                    .execute(params![
-                    t.seq as i64,
-                    t.ts_event as i64,
-                    t.strategy,
-                    names.symbol(t.symbol),
-                    side_name(t.side),
-                    t.outcome().name(),
-                    t.route().name(),
-                    account,
-                    (t.order_id != 0).then_some(t.order_id as i64),
-                    t.qty,
-                    t.price
-                ])?;
+                self.batch.signals.push(*t);
                 if t.is_routed() {
                     self.batch.orders.insert(
                         t.order_id,
@@ -347,20 +367,7 @@ impl SqliteStore {
             }
             Some(JournalKind::Fill) => {
                 let Some(f) = ev.get::<Fill>() else { return Ok(()) };
-                tx.prepare_cached("INSERT INTO fills VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")?.execute(
-                    params![
-                        f.seq as i64,
-                        f.ts_event as i64,
-                        f.order_id as i64,
-                        names.account(f.account),
-                        names.symbol(f.symbol),
-                        side_name(f.side),
-                        f.qty,
-                        f.price,
-                        f.cum_qty,
-                        state_name(f.order_state)
-                    ],
-                )?;
+                self.batch.fills.push(*f);
                 self.order_state(tx, f.order_id, f.order_state, f.cum_qty, f.ts_event)?;
             }
             Some(JournalKind::RollupChange) => {
@@ -446,6 +453,43 @@ fn upsert_policy(tx: &rusqlite::Transaction<'_>, names: &Names, p: &AccountPolic
         p.max_capital_usage,
         p.seq as i64
     ])
+}
+
+/// Rows per multi-row INSERT statement.
+const ROWS_PER_INSERT: usize = 64;
+
+fn int(v: i64) -> ToSqlOutput<'static> {
+    ToSqlOutput::Owned(Value::Integer(v))
+}
+
+fn real(v: f64) -> ToSqlOutput<'static> {
+    ToSqlOutput::Owned(Value::Real(v))
+}
+
+fn text(v: &str) -> ToSqlOutput<'_> {
+    ToSqlOutput::Borrowed(ValueRef::Text(v.as_bytes()))
+}
+
+/// Inserts `rows` into `table` (`cols` columns), `ROWS_PER_INSERT` rows per
+/// statement, in order. `bind` appends one row's values.
+fn insert_many<'a, T>(
+    tx: &rusqlite::Transaction<'_>,
+    table: &str,
+    cols: usize,
+    rows: &'a [T],
+    bind: impl Fn(&'a T, &mut Vec<ToSqlOutput<'a>>),
+) -> rusqlite::Result<()> {
+    let mut values = Vec::with_capacity(cols * ROWS_PER_INSERT);
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        let one = format!("({})", vec!["?"; cols].join(","));
+        let sql = format!("INSERT INTO {table} VALUES {}", vec![one.as_str(); chunk.len()].join(","));
+        values.clear();
+        for r in chunk {
+            bind(r, &mut values);
+        }
+        tx.prepare_cached(&sql)?.execute(rusqlite::params_from_iter(values.iter()))?;
+    }
+    Ok(())
 }
 
 fn now_ns() -> i64 {
