@@ -60,6 +60,10 @@ enum Command {
         /// Continue the run the store holds, from its checkpoint.
         #[arg(long)]
         resume: bool,
+        /// Serve Prometheus metrics during the run at this address (loopback:
+        /// e.g. 127.0.0.1:9464).
+        #[arg(long, value_name = "ADDR")]
+        metrics: Option<String>,
     },
     /// Reads the store.
     #[command(subcommand)]
@@ -205,7 +209,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", run.latency_line());
             Ok(())
         }
-        Command::Replay { workload, n, seed, store, db, resume } => {
+        Command::Replay { workload, n, seed, store, db, resume, metrics } => {
             let cfg = Config::load_or_default(cli.config.as_deref())?;
             let store = if store == "none" { StoreChoice::None } else { StoreChoice::Sqlite(db) };
             let p = ReplayParams {
@@ -213,6 +217,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 store,
                 resume,
                 persist: PersistParams::default(),
+                metrics_listen: metrics,
             };
             let run = run_replay(&cfg, &p, HotHooks::default())?;
             for warning in &run.layout.warnings {

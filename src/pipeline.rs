@@ -207,10 +207,12 @@ pub struct PipelineRun<T> {
 /// rings: a feeder thread, the pinned hot thread with the inline simulated
 /// venue (set up by `setup` on the hot thread, e.g. with restored positions),
 /// and `journal_sink` draining the journal on a cold thread.
+#[allow(clippy::too_many_arguments)]
 pub fn run_pipeline<T, J, S>(
     cfg: &Config,
     w: &Workload,
     hooks: HotHooks,
+    metrics: Option<&crate::cold::EngineMetrics>,
     start_seq: u64,
     policies: Vec<AccountPolicy>,
     setup: S,
@@ -231,6 +233,10 @@ where
     let OuterEnds { signals_tx: mut sig_tx, journal_rx, .. } = ends;
     let signals_stats = sig_tx.stats().clone();
     let journal_stats = rings.journal_tx.stats().clone();
+    if let Some(m) = metrics {
+        m.add_ring(signals_stats.clone());
+        m.add_ring(journal_stats.clone());
+    }
 
     let journal_core = layout.cold_core(0);
     let journal = thread::Builder::new()
@@ -301,7 +307,7 @@ where
 
 /// Runs workload `w` through the real threads and rings and returns what it measured.
 pub fn run_workload(cfg: &Config, w: &Workload, hooks: HotHooks) -> anyhow::Result<WorkloadRun> {
-    let p = run_pipeline(cfg, w, hooks, 0, w.account_policies(), |_| {}, drain_journal)?;
+    let p = run_pipeline(cfg, w, hooks, None, 0, w.account_policies(), |_| {}, drain_journal)?;
     let engine = &p.hot.engine;
     let run = WorkloadRun {
         workload: w.clone(),

@@ -10,7 +10,9 @@ use tradeengine_adapters::feeds::Workload;
 use tradeengine_adapters::store::{Names, NoStore, SqliteStore, Store, StoreTotals};
 use tradeengine_model::{AccountId, AccountPolicy, Outcome};
 
-use crate::cold::{persist_journal, PersistOutcome, PersistParams, Portfolio};
+use crate::cold::{
+    persist_journal, EngineMetrics, MetricsHook, MetricsServer, PersistOutcome, PersistParams, Portfolio,
+};
 use crate::config::Config;
 use crate::hot::HotCounters;
 use crate::pinning::CoreLayout;
@@ -33,6 +35,8 @@ pub struct ReplayParams {
     /// Continue after the store's checkpoint instead of starting a new run.
     pub resume: bool,
     pub persist: PersistParams,
+    /// Serve Prometheus metrics at this address during the run (e.g. `127.0.0.1:9464`).
+    pub metrics_listen: Option<String>,
 }
 
 /// One account's line of the summary.
@@ -225,15 +229,32 @@ pub fn run_replay(cfg: &Config, p: &ReplayParams, hooks: HotHooks) -> anyhow::Re
         e.set_kill_switch(kill);
     };
     let persist_params = p.persist;
+    let metrics = EngineMetrics::new();
+    let server = match &p.metrics_listen {
+        Some(addr) => Some(
+            MetricsServer::start(addr, metrics.clone())
+                .with_context(|| format!("starting the metrics endpoint on {addr}"))?,
+        ),
+        None => None,
+    };
+    if let Some(s) = &server {
+        eprintln!("tradeengine: metrics at http://{}/metrics", s.addr());
+    }
+    let hook = MetricsHook {
+        metrics: metrics.clone(),
+        accounts: policies.iter().map(|pol| (names.account(pol.account).to_string(), pol.max_open_symbols)).collect(),
+        accounts_every: std::time::Duration::from_secs(1),
+    };
+    let hook = server.as_ref().map(|_| hook);
     let (tx, rx) = std::sync::mpsc::channel();
     let sink = move |journal, wait| {
         let mut params = persist_params;
         params.wait = wait;
-        let r = persist_journal(journal, store.as_store(), &mut portfolio, params);
+        let r = persist_journal(journal, store.as_store(), &mut portfolio, params, hook.as_ref());
         let _ = tx.send((store, portfolio));
         r
     };
-    let run = run_pipeline(cfg, w, hooks, start_seq, policies, setup, sink);
+    let run = run_pipeline(cfg, w, hooks, Some(&metrics), start_seq, policies, setup, sink);
     let (mut store, portfolio) =
         rx.recv().map_err(|_| anyhow!("the persistence thread ended without returning the store"))?;
     let run = run?;

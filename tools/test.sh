@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs the whole TradeEngine test suite on a fresh machine: checks the
-# toolchain, then builds and runs every test of every workspace member.
-# (Later issues add the servers the integration tests need — a local Fluss
-# cluster and a QuickFIX/J counterparty — started from here.)
+# toolchain, installs what the tests need (promtool), then builds and runs
+# every test of every workspace member. (Later issues add the servers the
+# integration tests need — a local Fluss cluster and a QuickFIX/J
+# counterparty — started from here.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +16,18 @@ if ! command -v cargo >/dev/null 2>&1; then
     fi
 fi
 
-echo "== cargo $(cargo --version | cut -d' ' -f2), $(nproc) cores"
+# promtool (Debian package `prometheus`) validates the metrics exposition.
+if ! command -v promtool >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "== installing promtool (Debian package prometheus)"
+        apt-get update -qq >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+    else
+        echo "tools/test.sh: promtool not found and cannot install it (needs root and apt-get): install the Debian package prometheus" >&2
+        exit 2
+    fi
+fi
+
+echo "== cargo $(cargo --version | cut -d' ' -f2), $(nproc) cores, $(promtool --version 2>&1 | head -n 1)"
 # The debug profile (opt-level 1, overflow checks on) keeps the suite fast on 2 cores.
 cargo test --workspace --locked "$@"

@@ -3,9 +3,11 @@
 //! or yield instead of spinning.
 
 pub mod journal_summary;
+pub mod metrics;
 pub mod persist;
 pub mod portfolio;
 
 pub use journal_summary::{drain_journal, JournalSummary};
-pub use persist::{persist_journal, PersistOutcome, PersistParams};
+pub use metrics::{AccountCapacity, EngineMetrics, MetricsServer};
+pub use persist::{persist_journal, MetricsHook, PersistOutcome, PersistParams};
 pub use portfolio::Portfolio;

@@ -12,7 +12,19 @@ use ringbuffers::{Consumer, WaitStrategy, Waiter};
 use tradeengine_adapters::store::{CommitBatch, Store, StoreError};
 use tradeengine_model::JournalEvent;
 
-use super::{JournalSummary, Portfolio};
+use std::sync::Arc;
+
+use super::{AccountCapacity, EngineMetrics, JournalSummary, Portfolio};
+
+/// Where the persistence thread reports progress for the metrics endpoint.
+#[derive(Clone, Debug)]
+pub struct MetricsHook {
+    pub metrics: Arc<EngineMetrics>,
+    /// (name, maxOpenSymbols) by account id, for capacity use.
+    pub accounts: Vec<(String, u32)>,
+    /// How often per-account capacity is refreshed.
+    pub accounts_every: Duration,
+}
 
 /// Batching of the persistence thread.
 #[derive(Clone, Copy, Debug)]
@@ -57,8 +69,34 @@ pub fn persist_journal(
     store: &mut dyn Store,
     portfolio: &mut Portfolio,
     p: PersistParams,
+    hook: Option<&MetricsHook>,
 ) -> Result<PersistOutcome, StoreError> {
     let mut out = PersistOutcome::default();
+    let mut accounts_at: Option<Instant> = None;
+    let mut report = |out: &PersistOutcome, portfolio: &Portfolio, last_seq: Option<u64>, force: bool| {
+        let Some(h) = hook else { return };
+        let m = &h.metrics;
+        m.set_summary(&out.summary);
+        m.journaled_seq.store(last_seq.unwrap_or(0), std::sync::atomic::Ordering::Relaxed);
+        m.persisted_seq.store(out.through.unwrap_or(0), std::sync::atomic::Ordering::Relaxed);
+        m.store_commits.store(out.commits, std::sync::atomic::Ordering::Relaxed);
+        m.store_commit_seconds_total.set(out.commit_secs);
+        m.store_commit_seconds_max.set(out.max_commit_secs);
+        if force || accounts_at.is_none_or(|t| t.elapsed() >= h.accounts_every) {
+            accounts_at = Some(Instant::now());
+            m.set_accounts(
+                h.accounts
+                    .iter()
+                    .enumerate()
+                    .map(|(a, (name, max))| AccountCapacity {
+                        name: name.clone(),
+                        open_positions: portfolio.row(a as u32).map_or(0, |r| r.open_positions),
+                        max_open_symbols: *max,
+                    })
+                    .collect(),
+            );
+        }
+    };
     let mut waiter = Waiter::new(p.wait);
     let mut pending: Vec<JournalEvent> = Vec::with_capacity(p.batch_records * 2);
     // pending[..ready] holds only complete inputs (all seq < last_seq).
@@ -88,11 +126,13 @@ pub fn persist_journal(
             pending.drain(..ready);
             ready = 0;
             oldest = (!pending.is_empty()).then(Instant::now);
+            report(&out, portfolio, last_seq, false);
         }
         if finished && n == 0 {
             if let Some(through) = last_seq.filter(|_| !pending.is_empty()) {
                 commit(store, portfolio, &pending, through, &mut out)?;
             }
+            report(&out, portfolio, last_seq, true);
             return Ok(out);
         }
         if n == 0 {
@@ -180,7 +220,7 @@ mod tests {
         let mut store = Recorder::default();
         let p = PersistParams { batch_records: 4, max_delay: Duration::from_secs(60), wait: WaitStrategy::BusySpin };
         let mut portfolio = Portfolio::new(&[1.0], 1, 0);
-        let out = persist_journal(rx, &mut store, &mut portfolio, p).unwrap();
+        let out = persist_journal(rx, &mut store, &mut portfolio, p, None).unwrap();
         let flat: Vec<u64> = store.commits.iter().flat_map(|(r, _)| r.clone()).collect();
         assert_eq!(flat, all.iter().map(|e| e.seq()).collect::<Vec<_>>(), "every record once, in order");
         for (recs, through) in &store.commits {
