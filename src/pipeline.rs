@@ -10,6 +10,7 @@ use std::time::Instant;
 use anyhow::{anyhow, bail, Context};
 use ringbuffers::{channel, Consumer, Producer, RingSnapshot, WaitStrategy, Waiter};
 use tradeengine_adapters::feeds::Workload;
+use tradeengine_adapters::store::StoreTotals;
 use tradeengine_adapters::venue::{SimVenue, Venue};
 use tradeengine_model::{AccountPolicy, Control, ExecReport, JournalEvent, OrderRequest, RollupChange, StrategySignal};
 
@@ -57,24 +58,42 @@ impl WorkloadRun {
 
     /// The result line (`W1 n=… routed_buy=… … signals_per_s=…`), the CLI contract.
     pub fn result_line(&self) -> String {
-        format!("{} secs={:.6} signals_per_s={:.0}", self.result_fields(), self.secs, self.signals_per_s())
+        result_line(&self.result_fields(), self.secs, self.signals_per_s())
     }
 
     /// The deterministic part of the result line (everything before `secs=`).
     pub fn result_fields(&self) -> String {
         let c = &self.counters;
-        format!(
-            "{} n={} routed_buy={} routed_sell={} dropped={} open_positions={} checksum={:.6} realized_pnl={:.6}",
-            self.workload.tag(),
-            self.workload.n,
-            c.routed_buy,
-            c.routed_sell,
-            c.dropped(),
-            self.open_positions,
-            self.checksum,
-            self.realized_pnl
-        )
+        let totals = StoreTotals {
+            routed_buy: c.routed_buy,
+            routed_sell: c.routed_sell,
+            dropped: c.dropped(),
+            open_positions: self.open_positions,
+            checksum: self.checksum,
+            realized_pnl: self.realized_pnl,
+        };
+        result_fields(&self.workload, &totals)
     }
+}
+
+/// The deterministic part of the `W1 …` / `W2 …` result line.
+pub fn result_fields(w: &Workload, t: &StoreTotals) -> String {
+    format!(
+        "{} n={} routed_buy={} routed_sell={} dropped={} open_positions={} checksum={:.6} realized_pnl={:.6}",
+        w.tag(),
+        w.n,
+        t.routed_buy,
+        t.routed_sell,
+        t.dropped,
+        t.open_positions,
+        t.checksum,
+        t.realized_pnl
+    )
+}
+
+/// The whole result line: the fields, then `secs=` and `signals_per_s=`.
+pub fn result_line(fields: &str, secs: f64, signals_per_s: f64) -> String {
+    format!("{fields} secs={secs:.6} signals_per_s={signals_per_s:.0}")
 }
 
 /// The config a workload runs under: the machine settings (cores, rings,

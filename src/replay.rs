@@ -16,7 +16,7 @@ use crate::cold::{
 use crate::config::Config;
 use crate::hot::HotCounters;
 use crate::pinning::CoreLayout;
-use crate::pipeline::{run_pipeline, HotHooks};
+use crate::pipeline::{result_fields, result_line, run_pipeline, HotHooks};
 
 /// Which store a replay writes.
 #[derive(Clone, Debug, PartialEq)]
@@ -76,23 +76,12 @@ impl ReplayRun {
 
     /// The whole run's result fields, as `bench w1` prints them before `secs=`.
     pub fn result_fields(&self) -> String {
-        let t = &self.totals;
-        format!(
-            "{} n={} routed_buy={} routed_sell={} dropped={} open_positions={} checksum={:.6} realized_pnl={:.6}",
-            self.workload.tag(),
-            self.workload.n,
-            t.routed_buy,
-            t.routed_sell,
-            t.dropped,
-            t.open_positions,
-            t.checksum,
-            t.realized_pnl
-        )
+        result_fields(&self.workload, &self.totals)
     }
 
     /// The `W1 …` line (secs and rate of this run).
     pub fn result_line(&self) -> String {
-        format!("{} secs={:.6} signals_per_s={:.0}", self.result_fields(), self.secs, self.signals_per_s())
+        result_line(&self.result_fields(), self.secs, self.signals_per_s())
     }
 
     /// The human summary printed before the result line.
