@@ -64,10 +64,57 @@ enum Command {
         /// e.g. 127.0.0.1:9464).
         #[arg(long, value_name = "ADDR")]
         metrics: Option<String>,
+        /// Serve the admin endpoint during the run (at ADDR, default
+        /// `admin.listen`); needs a token (`admin.token` or TRADEENGINE_ADMIN_TOKEN).
+        #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "")]
+        admin: Option<String>,
+    },
+    /// Operator actions on a running engine's admin endpoint.
+    Admin {
+        /// Endpoint address (default `admin.listen` from the config).
+        #[arg(long)]
+        addr: Option<String>,
+        /// Bearer token (default TRADEENGINE_ADMIN_TOKEN, then `admin.token`).
+        #[arg(long)]
+        token: Option<String>,
+        #[command(subcommand)]
+        action: AdminCommand,
     },
     /// Reads the store.
     #[command(subcommand)]
     Store(StoreCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum AdminCommand {
+    /// Global kill switch on: no new orders.
+    Kill,
+    /// Global kill switch off.
+    Release,
+    /// Kill switch on for one account.
+    KillAccount { account: String },
+    /// Kill switch off for one account.
+    ReleaseAccount { account: String },
+    /// Sets an account's status (ACTIVE or BLOCKED; BLOCKED may still SELL to close).
+    SetStatus { account: String, status: String },
+    /// Blocks new BUYs for an account.
+    BlockBuys { account: String },
+    /// Allows BUYs for an account again.
+    AllowBuys { account: String },
+}
+
+impl AdminCommand {
+    fn path(&self) -> String {
+        match self {
+            AdminCommand::Kill => "/kill".into(),
+            AdminCommand::Release => "/release".into(),
+            AdminCommand::KillAccount { account } => format!("/accounts/{account}/kill"),
+            AdminCommand::ReleaseAccount { account } => format!("/accounts/{account}/release"),
+            AdminCommand::SetStatus { account, status } => format!("/accounts/{account}/status/{status}"),
+            AdminCommand::BlockBuys { account } => format!("/accounts/{account}/block-buys"),
+            AdminCommand::AllowBuys { account } => format!("/accounts/{account}/allow-buys"),
+        }
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -154,6 +201,8 @@ enum ConfigCommand {
     },
 }
 
+use anyhow::Context as _;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
@@ -209,8 +258,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", run.latency_line());
             Ok(())
         }
-        Command::Replay { workload, n, seed, store, db, resume, metrics } => {
+        Command::Replay { workload, n, seed, store, db, resume, metrics, admin } => {
             let cfg = Config::load_or_default(cli.config.as_deref())?;
+            let admin = match admin {
+                None => None,
+                Some(addr) => {
+                    let token = cfg.admin.effective_token();
+                    if token.is_empty() {
+                        anyhow::bail!(
+                            "--admin needs a token: set TRADEENGINE_ADMIN_TOKEN or `admin.token` in the config"
+                        );
+                    }
+                    Some((if addr.is_empty() { cfg.admin.listen.clone() } else { addr }, token))
+                }
+            };
             let store = if store == "none" { StoreChoice::None } else { StoreChoice::Sqlite(db) };
             let p = ReplayParams {
                 workload: Workload::new(workload, n, seed),
@@ -218,6 +279,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 resume,
                 persist: PersistParams::default(),
                 metrics_listen: metrics,
+                admin,
             };
             let run = run_replay(&cfg, &p, HotHooks::default())?;
             for warning in &run.layout.warnings {
@@ -240,6 +302,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 Err(e) if is_broken_pipe(&e) => Ok(()),
                 other => other,
             }
+        }
+        Command::Admin { addr, token, action } => {
+            let cfg = Config::load_or_default(cli.config.as_deref())?;
+            let addr = addr.unwrap_or_else(|| cfg.admin.listen.clone());
+            let token = token.unwrap_or_else(|| cfg.admin.effective_token());
+            let (code, body) = tradeengine::cold::admin::send(&addr, &token, &action.path())
+                .with_context(|| format!("no admin endpoint answers at {addr}"))?;
+            if code != 200 {
+                anyhow::bail!("admin endpoint {addr} answered {code}: {}", body.trim());
+            }
+            print!("{body}");
+            Ok(())
         }
         Command::Doctor => {
             let cfg = Config::load_or_default(cli.config.as_deref())?;

@@ -212,6 +212,15 @@ where
         .context("spawning the hot thread")
 }
 
+/// An admin endpoint to run beside the engine (it owns the control ring).
+#[derive(Clone, Debug)]
+pub struct AdminSpec {
+    pub listen: String,
+    pub token: String,
+    /// Account names → dense ids.
+    pub accounts: std::collections::HashMap<String, u32>,
+}
+
 /// A finished pipeline run: the hot thread's state, the journal consumer's
 /// result and the ring counters.
 pub struct PipelineRun<T> {
@@ -232,6 +241,7 @@ pub fn run_pipeline<T, J, S>(
     w: &Workload,
     hooks: HotHooks,
     metrics: Option<&crate::cold::EngineMetrics>,
+    admin: Option<AdminSpec>,
     start_seq: u64,
     policies: Vec<AccountPolicy>,
     setup: S,
@@ -249,7 +259,17 @@ where
     params.sizing = SizingParams { model: SizingModel::Constant, default_qty: w.default_qty, ..params.sizing };
     let cold_wait = cfg.cold_wait();
     let (rings, ends) = HotRings::new(&cfg, false);
-    let OuterEnds { signals_tx: mut sig_tx, journal_rx, .. } = ends;
+    let OuterEnds { signals_tx: mut sig_tx, journal_rx, control_tx, .. } = ends;
+    // The admin endpoint, when asked for, is the control ring's producer.
+    let _admin = match admin {
+        Some(a) => {
+            let server = crate::cold::AdminServer::start(&a.listen, a.token, control_tx, a.accounts)
+                .with_context(|| format!("starting the admin endpoint on {}", a.listen))?;
+            eprintln!("tradeengine: admin endpoint at http://{}", server.addr());
+            Some(server)
+        }
+        None => None,
+    };
     let signals_stats = sig_tx.stats().clone();
     let journal_stats = rings.journal_tx.stats().clone();
     if let Some(m) = metrics {
@@ -326,7 +346,7 @@ where
 
 /// Runs workload `w` through the real threads and rings and returns what it measured.
 pub fn run_workload(cfg: &Config, w: &Workload, hooks: HotHooks) -> anyhow::Result<WorkloadRun> {
-    let p = run_pipeline(cfg, w, hooks, None, 0, w.account_policies(), |_| {}, drain_journal)?;
+    let p = run_pipeline(cfg, w, hooks, None, None, 0, w.account_policies(), |_| {}, drain_journal)?;
     let engine = &p.hot.engine;
     let run = WorkloadRun {
         workload: w.clone(),

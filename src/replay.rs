@@ -16,7 +16,7 @@ use crate::cold::{
 use crate::config::Config;
 use crate::hot::HotCounters;
 use crate::pinning::CoreLayout;
-use crate::pipeline::{result_fields, result_line, run_pipeline, HotHooks};
+use crate::pipeline::{result_fields, result_line, run_pipeline, AdminSpec, HotHooks};
 
 /// Which store a replay writes.
 #[derive(Clone, Debug, PartialEq)]
@@ -37,6 +37,8 @@ pub struct ReplayParams {
     pub persist: PersistParams,
     /// Serve Prometheus metrics at this address during the run (e.g. `127.0.0.1:9464`).
     pub metrics_listen: Option<String>,
+    /// Serve the admin endpoint at this address, with this token.
+    pub admin: Option<(String, String)>,
 }
 
 /// One account's line of the summary.
@@ -208,12 +210,16 @@ pub fn run_replay(cfg: &Config, p: &ReplayParams, hooks: HotHooks) -> anyhow::Re
     let mut portfolio = Portfolio::new(&capital, w.symbols as usize, cfg.portfolio.snapshot_interval_ms * 1_000_000);
     portfolio.restore(&restart.portfolio, &restart.positions, &restart.marks, restart.last_ts);
     let kill = restart.kill_switch;
+    let blocked = restart.buys_blocked.clone();
     let setup = move |e: &mut crate::hot::HotEngine<tradeengine_adapters::venue::SimVenue>| {
         for rc in &seed_positions {
             e.seed_position(rc.account, rc.symbol, rc.net_qty, rc.avg_price, rc.realized_pnl);
         }
         for &(a, v) in &seed_realized {
             e.seed_realized(a, v);
+        }
+        for &a in &blocked {
+            e.seed_buys_blocked(a);
         }
         e.set_kill_switch(kill);
     };
@@ -243,7 +249,12 @@ pub fn run_replay(cfg: &Config, p: &ReplayParams, hooks: HotHooks) -> anyhow::Re
         let _ = tx.send((store, portfolio));
         r
     };
-    let run = run_pipeline(cfg, w, hooks, Some(&metrics), start_seq, policies, setup, sink);
+    let admin = p.admin.as_ref().map(|(listen, token)| AdminSpec {
+        listen: listen.clone(),
+        token: token.clone(),
+        accounts: names.accounts.iter().enumerate().map(|(i, n)| (n.clone(), i as u32)).collect(),
+    });
+    let run = run_pipeline(cfg, w, hooks, Some(&metrics), admin, start_seq, policies, setup, sink);
     let (mut store, portfolio) =
         rx.recv().map_err(|_| anyhow!("the persistence thread ended without returning the store"))?;
     let run = run?;

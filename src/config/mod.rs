@@ -217,6 +217,29 @@ impl Default for PortfolioSection {
     }
 }
 
+/// `[admin]`: the operator endpoint.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdminSection {
+    /// Where `--admin` serves when no address is given, and `tradeengine admin` connects.
+    pub listen: String,
+    /// Bearer token; the environment variable `TRADEENGINE_ADMIN_TOKEN` overrides it.
+    pub token: String,
+}
+
+impl Default for AdminSection {
+    fn default() -> Self {
+        Self { listen: "127.0.0.1:9465".into(), token: String::new() }
+    }
+}
+
+impl AdminSection {
+    /// The token in force: the environment's, else the config's.
+    pub fn effective_token(&self) -> String {
+        std::env::var("TRADEENGINE_ADMIN_TOKEN").ok().filter(|t| !t.is_empty()).unwrap_or_else(|| self.token.clone())
+    }
+}
+
 /// The whole configuration.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -229,6 +252,7 @@ pub struct Config {
     pub risk: RiskSection,
     pub accounts: AccountsSection,
     pub portfolio: PortfolioSection,
+    pub admin: AdminSection,
     /// Where the config came from (for errors and relative paths); not a key.
     #[serde(skip)]
     pub source: Option<PathBuf>,

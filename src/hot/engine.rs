@@ -184,6 +184,16 @@ impl<V: Venue> HotEngine<V> {
         }
     }
 
+    /// Blocks new BUYs for an account at start-up (from the store).
+    pub fn seed_buys_blocked(&mut self, a: AccountId) -> bool {
+        if (a as usize) >= self.accounts.len() {
+            return false;
+        }
+        self.accounts.buys_blocked[a as usize] = true;
+        self.refresh(a);
+        true
+    }
+
     /// Sets the global kill switch at start-up (from the store).
     pub fn set_kill_switch(&mut self, on: bool) {
         self.risk.global_kill = on;

@@ -115,6 +115,8 @@ pub struct RestartState {
     pub marks: Vec<(u32, f64)>,
     /// Account policies (dense ids).
     pub policies: Vec<AccountPolicy>,
+    /// Accounts whose new BUYs are blocked (dense ids).
+    pub buys_blocked: Vec<u32>,
     /// Global kill switch.
     pub kill_switch: bool,
 }

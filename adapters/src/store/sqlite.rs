@@ -669,6 +669,18 @@ impl Store for SqliteStore {
             }
         }
         policies.sort_by_key(|p| p.account);
+        let mut buys_blocked = Vec::new();
+        {
+            let mut st = self
+                .conn
+                .prepare("SELECT account FROM account_policy WHERE buys_blocked <> 0 ORDER BY account")
+                .map_err(backend("reading account_policy"))?;
+            let rows = st.query_map([], |r| r.get::<_, String>(0)).map_err(backend("reading account_policy"))?;
+            for row in rows {
+                let a = row.map_err(backend("reading account_policy"))?;
+                buys_blocked.push(self.account_id(&a, "account_policy")?);
+            }
+        }
         Ok(RestartState {
             checkpoint: cp.and_then(|(s, _, _)| u64::try_from(s).ok()),
             last_ts: cp.map_or(0, |(_, _, t)| t.max(0) as u64),
@@ -676,6 +688,7 @@ impl Store for SqliteStore {
             portfolio,
             marks,
             policies,
+            buys_blocked,
             kill_switch: cp.is_some_and(|(_, k, _)| k != 0),
         })
     }
@@ -875,6 +888,15 @@ mod tests {
         assert_eq!(r.portfolio, vec![row]);
         assert_eq!(r.realized(), vec![(1, 3.25)]);
         assert_eq!(r.marks, vec![(0, 10.5)]);
+        assert!(r.buys_blocked.is_empty() && !r.kill_switch);
+        // Operator controls land in the tables a restart reads.
+        let controls: Vec<JournalEvent> = vec![
+            Control { op: ControlOp::BlockBuys as u8, account: 1, ..Default::default() }.into(),
+            Control { op: ControlOp::KillAll as u8, ..Default::default() }.into(),
+        ];
+        s.commit(&CommitBatch { records: &controls, through: 9, last_ts: 90, ..Default::default() }).unwrap();
+        let r = s.restart_state().unwrap();
+        assert_eq!((r.buys_blocked.clone(), r.kill_switch, r.checkpoint), (vec![1], true, Some(9)));
         assert_eq!(dump(&mut s, "pnl_timeseries"), "ts_event,account,cash,equity,realized_pnl,unrealized_pnl,drawdown_pct\n80,\"ACC,1\",13.25,13.25,3.25,0.0,0.0\n");
         assert_eq!(r.policies.len(), 1);
         assert_eq!((r.policies[0].account, r.policies[0].max_open_symbols), (1, 5));
