@@ -3,7 +3,7 @@
 //! with cold threads for everything else.
 //!
 //! - [`hot`]: the hot path (no allocation, lock, syscall or logging after start-up).
-//! - [`cold`]: cold-path consumers (journal summary; persistence later).
+//! - [`cold`]: cold-path threads: journal summary, persistence, portfolio, metrics, admin.
 //! - [`config`]: TOML configuration, validation, the built-in default.
 //! - [`pipeline`]: threads, pinning and rings wired together.
 //! - [`replay`]: a workload into a store (SQLite by default), exactly-once resume.
