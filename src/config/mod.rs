@@ -349,6 +349,15 @@ impl Config {
             ));
         }
         positive("accounts.initial_capital", a.initial_capital)?;
+        if !self.admin.listen.is_empty() && self.admin.listen.parse::<std::net::SocketAddr>().is_err() {
+            return Err(format!("key `admin.listen`: `{}` is not an address like 127.0.0.1:9465", self.admin.listen));
+        }
+        if self.portfolio.snapshot_interval_ms > 86_400_000 {
+            return Err(format!(
+                "key `portfolio.snapshot_interval_ms`: {} is above one day (86400000)",
+                self.portfolio.snapshot_interval_ms
+            ));
+        }
         Ok(())
     }
 
@@ -517,6 +526,8 @@ mod tests {
         assert!(e.to_string().contains("key `sizing.model`: unknown model `kelly`"), "{e}");
         let e = Config::from_toml_str("[risk]\nmax_order_qty = -1.0\n", "e.toml").unwrap_err();
         assert!(e.to_string().contains("key `risk.max_order_qty`"), "{e}");
+        let e = Config::from_toml_str("[admin]\nlisten = \"localhost\"\n", "f.toml").unwrap_err();
+        assert!(e.to_string().contains("key `admin.listen`: `localhost` is not an address"), "{e}");
     }
 
     #[test]
