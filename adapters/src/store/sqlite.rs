@@ -126,6 +126,196 @@ impl BatchRows {
         self.signals.clear();
         self.fills.clear();
     }
+
+    /// Moves an order to `state`: in the batch if it is there, else in the table.
+    fn order_state(
+        &mut self,
+        tx: &rusqlite::Transaction<'_>,
+        id: u64,
+        state: u8,
+        cum_qty: f64,
+        ts_event: u64,
+    ) -> rusqlite::Result<()> {
+        if let Some(o) = self.orders.get_mut(&id) {
+            o.state = state;
+            o.cum_qty = cum_qty;
+            o.ts_event = ts_event;
+            return Ok(());
+        }
+        tx.prepare_cached("UPDATE orders SET state = ?2, cum_qty = ?3, ts_event = ?4 WHERE order_id = ?1")?
+            .execute(params![id as i64, state_name(state), cum_qty, ts_event as i64])?;
+        Ok(())
+    }
+
+    /// Writes the batch's log rows (multi-row inserts) and final primary-key rows.
+    fn flush(&self, tx: &rusqlite::Transaction<'_>, names: &Names) -> rusqlite::Result<()> {
+        insert_many(tx, "trade_signals", 11, &self.signals, |t, v| {
+            v.extend([
+                int(t.seq as i64),
+                int(t.ts_event as i64),
+                int(t.strategy as i64),
+                text(names.symbol(t.symbol)),
+                text(side_name(t.side)),
+                text(t.outcome().name()),
+                text(t.route().name()),
+                if t.has_account() { text(names.account(t.account)) } else { ToSqlOutput::Owned(Value::Null) },
+                if t.order_id != 0 { int(t.order_id as i64) } else { ToSqlOutput::Owned(Value::Null) },
+                real(t.qty),
+                real(t.price),
+            ])
+        })?;
+        insert_many(tx, "fills", 10, &self.fills, |f, v| {
+            v.extend([
+                int(f.seq as i64),
+                int(f.ts_event as i64),
+                int(f.order_id as i64),
+                text(names.account(f.account)),
+                text(names.symbol(f.symbol)),
+                text(side_name(f.side)),
+                real(f.qty),
+                real(f.price),
+                real(f.cum_qty),
+                text(state_name(f.order_state)),
+            ])
+        })?;
+        for (id, o) in &self.orders {
+            tx.prepare_cached("INSERT OR REPLACE INTO orders VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")?
+                .execute(params![
+                    *id as i64,
+                    names.account(o.account),
+                    names.symbol(o.symbol),
+                    side_name(o.side),
+                    state_name(o.state),
+                    o.qty,
+                    o.price,
+                    o.cum_qty,
+                    o.seq as i64,
+                    o.ts_event as i64
+                ])?;
+        }
+        for (&(a, s), r) in &self.positions {
+            match r {
+                Some(r) => tx
+                    .prepare_cached(
+                        "INSERT OR REPLACE INTO open_positions_rollup VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    )?
+                    .execute(params![
+                        names.account(a),
+                        names.symbol(s),
+                        r.net_qty,
+                        r.avg_price,
+                        r.realized_pnl,
+                        r.last_price,
+                        r.engine,
+                        r.seq as i64,
+                        r.ts_event as i64
+                    ])?,
+                None => tx
+                    .prepare_cached("DELETE FROM open_positions_rollup WHERE account = ?1 AND symbol = ?2")?
+                    .execute(params![names.account(a), names.symbol(s)])?,
+            };
+        }
+        Ok(())
+    }
+
+    /// Applies one journal record: log rows and primary-key rows are collected
+    /// for [`BatchRows::flush`]; rare records (risk, policy, control) are written at once.
+    fn apply(
+        &mut self,
+        tx: &rusqlite::Transaction<'_>,
+        names: &Names,
+        engine_id: u32,
+        ev: &JournalEvent,
+    ) -> rusqlite::Result<()> {
+        match ev.kind() {
+            Some(JournalKind::TradeSignal) => {
+                let Some(t) = ev.get::<TradeSignal>() else { return Ok(()) };
+                self.signals.push(*t);
+                if t.is_routed() {
+                    self.orders.insert(
+                        t.order_id,
+                        OrderRow {
+                            account: t.account,
+                            symbol: t.symbol,
+                            side: t.side,
+                            state: OrderState::New as u8,
+                            qty: t.qty,
+                            price: t.price,
+                            cum_qty: 0.0,
+                            seq: t.seq,
+                            ts_event: t.ts_event,
+                        },
+                    );
+                }
+            }
+            Some(JournalKind::Fill) => {
+                let Some(f) = ev.get::<Fill>() else { return Ok(()) };
+                self.fills.push(*f);
+                self.order_state(tx, f.order_id, f.order_state, f.cum_qty, f.ts_event)?;
+            }
+            Some(JournalKind::RollupChange) => {
+                let Some(r) = ev.get::<RollupChange>() else { return Ok(()) };
+                let key = (r.account, r.symbol);
+                match r.op() {
+                    RollupOp::Upsert => self.positions.insert(key, Some(*r)),
+                    RollupOp::Delete => self.positions.insert(key, None),
+                };
+            }
+            Some(JournalKind::OrderUpdate) => {
+                let Some(u) = ev.get::<OrderUpdate>() else { return Ok(()) };
+                self.order_state(tx, u.order_id, u.state, u.cum_qty, u.ts_event)?;
+            }
+            Some(JournalKind::RiskEvent) => {
+                let Some(r) = ev.get::<RiskEvent>() else { return Ok(()) };
+                let action = ControlOp::from_u8(r.action).map_or("reject", ControlOp::name);
+                tx.prepare_cached("INSERT INTO risk_events VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")?.execute(
+                    params![
+                        r.seq as i64,
+                        r.ts_event as i64,
+                        names.account(r.account),
+                        names.symbol(r.symbol),
+                        side_name(r.side),
+                        Outcome::from_u8(r.rule).map_or("?", Outcome::name),
+                        r.value,
+                        r.limit,
+                        action
+                    ],
+                )?;
+            }
+            Some(JournalKind::Policy) => {
+                let Some(p) = ev.get::<AccountPolicy>() else { return Ok(()) };
+                upsert_policy(tx, names, p)?;
+            }
+            Some(JournalKind::Control) => {
+                let Some(c) = ev.get::<Control>() else { return Ok(()) };
+                let account = names.account(c.account);
+                let (sql, value): (&str, i64) = match c.op() {
+                    Some(ControlOp::KillAll) | Some(ControlOp::ReleaseAll) => {
+                        let on = i64::from(c.op() == Some(ControlOp::KillAll));
+                        tx.prepare_cached(
+                            "INSERT INTO engine_checkpoint VALUES (?1, -1, 0, ?2, 0) ON CONFLICT(engine_id) DO UPDATE SET kill_switch = ?2",
+                        )?
+                        .execute(params![engine_id, on])?;
+                        return Ok(());
+                    }
+                    Some(ControlOp::KillAccount) => ("UPDATE account_policy SET kill = ?2 WHERE account = ?1", 1),
+                    Some(ControlOp::ReleaseAccount) => ("UPDATE account_policy SET kill = ?2 WHERE account = ?1", 0),
+                    Some(ControlOp::BlockBuys) => ("UPDATE account_policy SET buys_blocked = ?2 WHERE account = ?1", 1),
+                    Some(ControlOp::AllowBuys) => ("UPDATE account_policy SET buys_blocked = ?2 WHERE account = ?1", 0),
+                    Some(ControlOp::SetStatus) => {
+                        let st = AccountStatus::from_u8(c.value).map_or("BLOCKED", AccountStatus::name);
+                        tx.prepare_cached("UPDATE account_policy SET status = ?2 WHERE account = ?1")?
+                            .execute(params![account, st])?;
+                        return Ok(());
+                    }
+                    None => return Ok(()),
+                };
+                tx.prepare_cached(sql)?.execute(params![account, value])?;
+            }
+            None => {}
+        }
+        Ok(())
+    }
 }
 
 fn backend<E: std::error::Error + Send + Sync + 'static>(what: impl Into<String>) -> impl FnOnce(E) -> StoreError {
@@ -162,98 +352,6 @@ impl SqliteStore {
             batch: BatchRows::default(),
         };
         Ok(s)
-    }
-
-    /// Moves an order to `state`: in the batch if it is there, else in the table.
-    fn order_state(
-        &mut self,
-        tx: &rusqlite::Transaction<'_>,
-        id: u64,
-        state: u8,
-        cum_qty: f64,
-        ts_event: u64,
-    ) -> rusqlite::Result<()> {
-        if let Some(o) = self.batch.orders.get_mut(&id) {
-            o.state = state;
-            o.cum_qty = cum_qty;
-            o.ts_event = ts_event;
-            return Ok(());
-        }
-        tx.prepare_cached("UPDATE orders SET state = ?2, cum_qty = ?3, ts_event = ?4 WHERE order_id = ?1")?
-            .execute(params![id as i64, state_name(state), cum_qty, ts_event as i64])?;
-        Ok(())
-    }
-
-    /// Writes the batch's log rows (multi-row inserts) and final primary-key rows.
-    fn flush_batch(&mut self, tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
-        let names = &self.names;
-        insert_many(tx, "trade_signals", 11, &self.batch.signals, |t, v| {
-            v.extend([
-                int(t.seq as i64),
-                int(t.ts_event as i64),
-                int(t.strategy as i64),
-                text(names.symbol(t.symbol)),
-                text(side_name(t.side)),
-                text(t.outcome().name()),
-                text(t.route().name()),
-                if t.has_account() { text(names.account(t.account)) } else { ToSqlOutput::Owned(Value::Null) },
-                if t.order_id != 0 { int(t.order_id as i64) } else { ToSqlOutput::Owned(Value::Null) },
-                real(t.qty),
-                real(t.price),
-            ])
-        })?;
-        insert_many(tx, "fills", 10, &self.batch.fills, |f, v| {
-            v.extend([
-                int(f.seq as i64),
-                int(f.ts_event as i64),
-                int(f.order_id as i64),
-                text(names.account(f.account)),
-                text(names.symbol(f.symbol)),
-                text(side_name(f.side)),
-                real(f.qty),
-                real(f.price),
-                real(f.cum_qty),
-                text(state_name(f.order_state)),
-            ])
-        })?;
-        for (id, o) in &self.batch.orders {
-            tx.prepare_cached("INSERT OR REPLACE INTO orders VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)")?
-                .execute(params![
-                    *id as i64,
-                    names.account(o.account),
-                    names.symbol(o.symbol),
-                    side_name(o.side),
-                    state_name(o.state),
-                    o.qty,
-                    o.price,
-                    o.cum_qty,
-                    o.seq as i64,
-                    o.ts_event as i64
-                ])?;
-        }
-        for (&(a, s), r) in &self.batch.positions {
-            match r {
-                Some(r) => tx
-                    .prepare_cached(
-                        "INSERT OR REPLACE INTO open_positions_rollup VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                    )?
-                    .execute(params![
-                        names.account(a),
-                        names.symbol(s),
-                        r.net_qty,
-                        r.avg_price,
-                        r.realized_pnl,
-                        r.last_price,
-                        r.engine,
-                        r.seq as i64,
-                        r.ts_event as i64
-                    ])?,
-                None => tx
-                    .prepare_cached("DELETE FROM open_positions_rollup WHERE account = ?1 AND symbol = ?2")?
-                    .execute(params![names.account(a), names.symbol(s)])?,
-            };
-        }
-        Ok(())
     }
 
     /// Opens an existing database read-only, for dumps (no names needed).
@@ -341,98 +439,6 @@ impl SqliteStore {
         }
         Ok(out)
     }
-
-    fn apply(&mut self, tx: &rusqlite::Transaction<'_>, ev: &JournalEvent) -> rusqlite::Result<()> {
-        let names = &self.names;
-        match ev.kind() {
-            Some(JournalKind::TradeSignal) => {
-                let Some(t) = ev.get::<TradeSignal>() else { return Ok(()) };
-                self.batch.signals.push(*t);
-                if t.is_routed() {
-                    self.batch.orders.insert(
-                        t.order_id,
-                        OrderRow {
-                            account: t.account,
-                            symbol: t.symbol,
-                            side: t.side,
-                            state: OrderState::New as u8,
-                            qty: t.qty,
-                            price: t.price,
-                            cum_qty: 0.0,
-                            seq: t.seq,
-                            ts_event: t.ts_event,
-                        },
-                    );
-                }
-            }
-            Some(JournalKind::Fill) => {
-                let Some(f) = ev.get::<Fill>() else { return Ok(()) };
-                self.batch.fills.push(*f);
-                self.order_state(tx, f.order_id, f.order_state, f.cum_qty, f.ts_event)?;
-            }
-            Some(JournalKind::RollupChange) => {
-                let Some(r) = ev.get::<RollupChange>() else { return Ok(()) };
-                let key = (r.account, r.symbol);
-                match r.op() {
-                    RollupOp::Upsert => self.batch.positions.insert(key, Some(*r)),
-                    RollupOp::Delete => self.batch.positions.insert(key, None),
-                };
-            }
-            Some(JournalKind::OrderUpdate) => {
-                let Some(u) = ev.get::<OrderUpdate>() else { return Ok(()) };
-                self.order_state(tx, u.order_id, u.state, u.cum_qty, u.ts_event)?;
-            }
-            Some(JournalKind::RiskEvent) => {
-                let Some(r) = ev.get::<RiskEvent>() else { return Ok(()) };
-                let action = ControlOp::from_u8(r.action).map_or("reject", ControlOp::name);
-                tx.prepare_cached("INSERT INTO risk_events VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")?.execute(
-                    params![
-                        r.seq as i64,
-                        r.ts_event as i64,
-                        names.account(r.account),
-                        names.symbol(r.symbol),
-                        side_name(r.side),
-                        Outcome::from_u8(r.rule).map_or("?", Outcome::name),
-                        r.value,
-                        r.limit,
-                        action
-                    ],
-                )?;
-            }
-            Some(JournalKind::Policy) => {
-                let Some(p) = ev.get::<AccountPolicy>() else { return Ok(()) };
-                upsert_policy(tx, names, p)?;
-            }
-            Some(JournalKind::Control) => {
-                let Some(c) = ev.get::<Control>() else { return Ok(()) };
-                let account = names.account(c.account);
-                let (sql, value): (&str, i64) = match c.op() {
-                    Some(ControlOp::KillAll) | Some(ControlOp::ReleaseAll) => {
-                        let on = i64::from(c.op() == Some(ControlOp::KillAll));
-                        tx.prepare_cached(
-                            "INSERT INTO engine_checkpoint VALUES (?1, -1, 0, ?2, 0) ON CONFLICT(engine_id) DO UPDATE SET kill_switch = ?2",
-                        )?
-                        .execute(params![self.engine_id, on])?;
-                        return Ok(());
-                    }
-                    Some(ControlOp::KillAccount) => ("UPDATE account_policy SET kill = ?2 WHERE account = ?1", 1),
-                    Some(ControlOp::ReleaseAccount) => ("UPDATE account_policy SET kill = ?2 WHERE account = ?1", 0),
-                    Some(ControlOp::BlockBuys) => ("UPDATE account_policy SET buys_blocked = ?2 WHERE account = ?1", 1),
-                    Some(ControlOp::AllowBuys) => ("UPDATE account_policy SET buys_blocked = ?2 WHERE account = ?1", 0),
-                    Some(ControlOp::SetStatus) => {
-                        let st = AccountStatus::from_u8(c.value).map_or("BLOCKED", AccountStatus::name);
-                        tx.prepare_cached("UPDATE account_policy SET status = ?2 WHERE account = ?1")?
-                            .execute(params![account, st])?;
-                        return Ok(());
-                    }
-                    None => return Ok(()),
-                };
-                tx.prepare_cached(sql)?.execute(params![account, value])?;
-            }
-            None => {}
-        }
-        Ok(())
-    }
 }
 
 fn upsert_policy(tx: &rusqlite::Transaction<'_>, names: &Names, p: &AccountPolicy) -> rusqlite::Result<usize> {
@@ -515,17 +521,15 @@ impl Store for SqliteStore {
     }
 
     fn commit(&mut self, batch: &CommitBatch<'_>) -> Result<(), StoreError> {
-        // The transaction borrows the connection; take it out of `self` for the
-        // duration so `apply` can collect the batch's rows in `self.batch`.
-        let mut conn = std::mem::replace(&mut self.conn, Connection::open_in_memory().map_err(backend("swap"))?);
+        let Self { conn, names, engine_id, batch: rows, .. } = self;
+        let engine_id = *engine_id;
+        rows.clear();
         let result = (|| -> rusqlite::Result<()> {
             let tx = conn.transaction()?;
-            self.batch.clear();
             for ev in batch.records {
-                self.apply(&tx, ev)?;
+                rows.apply(&tx, names, engine_id, ev)?;
             }
-            self.flush_batch(&tx)?;
-            let names = &self.names;
+            rows.flush(&tx, names)?;
             for r in batch.portfolio {
                 tx.prepare_cached(
                     "INSERT OR REPLACE INTO portfolio VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
@@ -568,11 +572,10 @@ impl Store for SqliteStore {
             tx.prepare_cached(
                 "INSERT INTO engine_checkpoint VALUES (?1, ?2, ?3, 0, ?4) ON CONFLICT(engine_id) DO UPDATE SET last_seq = ?2, last_ts_event = ?3, updated_unix_ns = ?4",
             )?
-            .execute(params![self.engine_id, batch.through as i64, batch.last_ts as i64, now_ns()])?;
+            .execute(params![engine_id, batch.through as i64, batch.last_ts as i64, now_ns()])?;
             tx.commit()
         })();
-        self.conn = conn;
-        self.batch.clear();
+        rows.clear();
         result.map_err(backend(format!("committing {} records through input {}", batch.records.len(), batch.through)))
     }
 
