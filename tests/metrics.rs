@@ -24,7 +24,7 @@ fn promtool_check(text: &str) -> (bool, String) {
 
 fn get(addr: std::net::SocketAddr, path: &str) -> String {
     let mut c = TcpStream::connect(addr).unwrap();
-    write!(c, "GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
+    c.write_all(format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n").as_bytes()).unwrap();
     let mut s = String::new();
     c.read_to_string(&mut s).unwrap();
     s

@@ -11,14 +11,13 @@
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
-use std::sync::Arc;
-use std::thread::JoinHandle;
+use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
 use ringbuffers::{Producer, WaitStrategy, Waiter};
 use tradeengine_model::{Control, ControlOp};
+
+use super::http::{HttpServer, Response};
 
 /// A parsed admin action.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,9 +55,7 @@ pub fn parse_path(path: &str, accounts: &HashMap<String, u32>) -> Result<AdminAc
 
 /// A running admin endpoint; stops when dropped.
 pub struct AdminServer {
-    addr: SocketAddr,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+    http: HttpServer,
 }
 
 impl AdminServer {
@@ -73,88 +70,33 @@ impl AdminServer {
         if token.is_empty() {
             return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "the admin endpoint needs a token"));
         }
-        let listener = TcpListener::bind(listen)?;
-        listener.set_nonblocking(true)?;
-        let addr = listener.local_addr()?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        let thread = std::thread::Builder::new().name("te-admin".into()).spawn(move || {
-            let mut waiter = Waiter::new(WaitStrategy::SpinThenYield);
-            while !flag.load(Relaxed) {
-                match listener.accept() {
-                    Ok((conn, _)) => handle(conn, &token, &accounts, &mut control, &mut waiter),
-                    Err(_) => std::thread::sleep(Duration::from_millis(20)),
+        let bearer = format!("Bearer {token}");
+        let mut waiter = Waiter::new(WaitStrategy::SpinThenYield);
+        let http = HttpServer::start(listen, "te-admin", move |req| {
+            if !req.header("authorization").is_some_and(|v| constant_time_eq(v, &bearer)) {
+                return Response::text(401, "missing or wrong bearer token\n");
+            }
+            if req.method != "POST" {
+                return Response::text(405, "use POST\n");
+            }
+            match parse_path(&req.path, &accounts) {
+                Ok(a) => {
+                    let c = Control { op: a.op as u8, account: a.account, value: a.value, ..Default::default() };
+                    match control.push_slice(&[c], &mut waiter) {
+                        Ok(()) => Response::text(200, format!("ok {}\n", a.op.name())),
+                        Err(_) => Response::text(503, "the engine is not running\n"),
+                    }
                 }
+                Err((code, msg)) => Response::text(code, msg + "\n"),
             }
         })?;
-        Ok(Self { addr, stop, thread: Some(thread) })
+        Ok(Self { http })
     }
 
     /// The bound address.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.http.addr()
     }
-}
-
-impl Drop for AdminServer {
-    fn drop(&mut self) {
-        self.stop.store(true, Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-fn handle(
-    mut conn: TcpStream,
-    token: &str,
-    accounts: &HashMap<String, u32>,
-    control: &mut Producer<Control>,
-    waiter: &mut Waiter,
-) {
-    let _ = conn.set_nonblocking(false);
-    let _ = conn.set_read_timeout(Some(Duration::from_secs(2)));
-    let mut buf = [0u8; 2048];
-    let n = conn.read(&mut buf).unwrap_or(0);
-    let req = String::from_utf8_lossy(&buf[..n]);
-    let mut lines = req.lines();
-    let first = lines.next().unwrap_or("");
-    let mut words = first.split_whitespace();
-    let (method, path) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
-    let authorized = lines.any(|l| {
-        l.split_once(':').is_some_and(|(k, v)| {
-            k.trim().eq_ignore_ascii_case("authorization") && constant_time_eq(v.trim(), &format!("Bearer {token}"))
-        })
-    });
-    let (status, body) = if !authorized {
-        (401, "missing or wrong bearer token\n".to_string())
-    } else if method != "POST" {
-        (405, "use POST\n".to_string())
-    } else {
-        match parse_path(path, accounts) {
-            Ok(a) => {
-                let c = Control { op: a.op as u8, account: a.account, value: a.value, ..Default::default() };
-                match control.push_slice(&[c], waiter) {
-                    Ok(()) => (200, format!("ok {}\n", a.op.name())),
-                    Err(_) => (503, "the engine is not running\n".to_string()),
-                }
-            }
-            Err((code, msg)) => (code, msg + "\n"),
-        }
-    };
-    let reason = match status {
-        200 => "OK",
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        _ => "Service Unavailable",
-    };
-    let _ = write!(
-        conn,
-        "HTTP/1.1 {status} {reason}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
 }
 
 /// Compares without an early exit on the first differing byte.
@@ -167,7 +109,9 @@ fn constant_time_eq(a: &str, b: &str) -> bool {
 pub fn send(addr: &str, token: &str, path: &str) -> std::io::Result<(u16, String)> {
     let mut c = TcpStream::connect(addr)?;
     c.set_read_timeout(Some(Duration::from_secs(5)))?;
-    write!(c, "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Length: 0\r\n\r\n")?;
+    let req =
+        format!("POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nContent-Length: 0\r\n\r\n");
+    c.write_all(req.as_bytes())?;
     let mut s = String::new();
     c.read_to_string(&mut s)?;
     let code = s.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);

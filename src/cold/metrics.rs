@@ -4,16 +4,14 @@
 //! counters are read from the rings' own atomics. Cold path.
 
 use std::fmt::Write as _;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
-use std::time::Duration;
 
 use ringbuffers::RingStats;
 use tradeengine_model::Outcome;
 
+use super::http::{HttpServer, Response};
 use super::JournalSummary;
 
 /// An `f64` in an atomic.
@@ -160,57 +158,24 @@ fn escape(v: &str) -> String {
 
 /// A running metrics endpoint; stops when dropped.
 pub struct MetricsServer {
-    addr: SocketAddr,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+    http: HttpServer,
 }
 
 impl MetricsServer {
     /// Serves `GET /metrics` on `listen` (e.g. `127.0.0.1:9464`; port 0 picks one).
     pub fn start(listen: &str, metrics: Arc<EngineMetrics>) -> std::io::Result<Self> {
-        let listener = TcpListener::bind(listen)?;
-        listener.set_nonblocking(true)?;
-        let addr = listener.local_addr()?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        let thread = std::thread::Builder::new().name("te-metrics".into()).spawn(move || {
-            while !flag.load(Relaxed) {
-                match listener.accept() {
-                    Ok((mut conn, _)) => {
-                        let _ = conn.set_nonblocking(false);
-                        let _ = conn.set_read_timeout(Some(Duration::from_secs(2)));
-                        let mut buf = [0u8; 1024];
-                        let n = conn.read(&mut buf).unwrap_or(0);
-                        let req = String::from_utf8_lossy(&buf[..n]);
-                        let (status, body) = if req.starts_with("GET /metrics") {
-                            ("200 OK", metrics.render())
-                        } else {
-                            ("404 Not Found", "only /metrics is served\n".to_string())
-                        };
-                        let _ = write!(
-                            conn,
-                            "HTTP/1.1 {status}\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                            body.len()
-                        );
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(20)),
-                }
+        let http = HttpServer::start(listen, "te-metrics", move |req| {
+            if req.method == "GET" && req.path == "/metrics" {
+                Response { status: 200, content_type: "text/plain; version=0.0.4", body: metrics.render() }
+            } else {
+                Response::text(404, "only GET /metrics is served\n")
             }
         })?;
-        Ok(Self { addr, stop, thread: Some(thread) })
+        Ok(Self { http })
     }
 
     /// The bound address.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-}
-
-impl Drop for MetricsServer {
-    fn drop(&mut self) {
-        self.stop.store(true, Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+        self.http.addr()
     }
 }

@@ -3,6 +3,7 @@
 //! or yield instead of spinning.
 
 pub mod admin;
+pub mod http;
 pub mod journal_summary;
 pub mod metrics;
 pub mod persist;
