@@ -5,15 +5,20 @@
 //! - [`hot`]: the hot path (no allocation, lock, syscall or logging after start-up).
 //! - [`cold`]: cold-path threads: journal summary, persistence, portfolio, metrics, admin.
 //! - [`config`]: TOML configuration, validation, the built-in default.
+//! - [`feed`]: what a run replays (W1/W2 generator or a capture file), its universe and rules.
 //! - [`pipeline`]: threads, pinning and rings wired together.
 //! - [`replay`]: a workload into a store (SQLite by default), exactly-once resume.
+//! - [`report`]: the backtest report (summary, breakdowns, equity and drawdown PNGs) from a store.
 //! - [`latency`]: the tail-latency harness (engine vs the bare ring round trip).
 
+pub mod capture_cmd;
 pub mod cold;
 pub mod config;
 pub mod doctor;
+pub mod feed;
 pub mod hot;
 pub mod latency;
 pub mod pinning;
 pub mod pipeline;
 pub mod replay;
+pub mod report;

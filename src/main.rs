@@ -2,12 +2,17 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+mod progress;
 
 use clap::{Parser, Subcommand};
 use tradeengine::cold::PersistParams;
 use tradeengine::config::{Config, DEFAULT_TOML};
+use tradeengine::feed::RunSpec;
 use tradeengine::latency::{run_latency, LatencyParams};
-use tradeengine::pipeline::{run_workload, HotHooks};
+use tradeengine::pipeline::{run_workload, FeedControl, HotHooks};
 use tradeengine::replay::{run_replay, ReplayParams, StoreChoice};
 use tradeengine_adapters::feeds::{Workload, WorkloadKind};
 use tradeengine_adapters::store::{SqliteStore, Store};
@@ -43,8 +48,21 @@ enum Command {
     /// nothing applied twice.
     Replay {
         /// The workload to generate.
-        #[arg(long, default_value = "w1")]
+        #[arg(long, default_value = "w1", conflicts_with = "feed")]
         workload: WorkloadKind,
+        /// Replay a capture file of signals instead of a generated workload
+        /// (accounts and rules from the config; `capture generate` writes a
+        /// matching config beside the file).
+        #[arg(long, value_name = "FILE")]
+        feed: Option<PathBuf>,
+        /// Pace on event time: 1.0 = the recorded pace, 10 = ten times
+        /// faster. Without it, as fast as the engine goes.
+        #[arg(long, value_parser = parse_speed)]
+        speed: Option<f64>,
+        /// Write the backtest report (summary, per-account and per-symbol
+        /// tables, equity and drawdown PNGs) to this folder after the run.
+        #[arg(long, value_name = "DIR")]
+        report: Option<PathBuf>,
         /// Number of signals of the whole run.
         #[arg(long, default_value_t = 10_000_000)]
         n: u64,
@@ -83,6 +101,80 @@ enum Command {
     /// Reads the store.
     #[command(subcommand)]
     Store(StoreCommand),
+    /// Capture files: import signals from CSV / JSON lines, export, inspect,
+    /// generate W1/W2 (format: docs/capture-format.md).
+    #[command(subcommand)]
+    Capture(CaptureCommand),
+    /// Makes strategy signals from market data.
+    #[command(subcommand)]
+    Signals(SignalsCommand),
+    /// Writes the backtest report of the run a store holds: summary.txt,
+    /// accounts.csv, symbols.csv, equity.csv, equity.png, drawdown.png.
+    Report {
+        /// SQLite database of the run.
+        #[arg(long, default_value = "data/tradeengine.db")]
+        db: PathBuf,
+        /// Output folder.
+        #[arg(long, default_value = "results/report")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum CaptureCommand {
+    /// Converts StrategySignal rows (runId, symbol, timestamp, close, sma5,
+    /// sma21, signal, signalStrength) from CSV with a header (columns in any
+    /// order) or JSON lines (.json/.jsonl/.ndjson) into a capture file.
+    /// Timestamps: ISO-8601, YYYY-MM-DD, or epoch milliseconds.
+    Import {
+        /// The CSV or JSON-lines file.
+        input: PathBuf,
+        /// The capture file to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// Input format (default: from the extension).
+        #[arg(long, value_parser = ["csv", "jsonl"])]
+        format: Option<String>,
+        /// Report and skip bad rows instead of stopping at the first.
+        #[arg(long)]
+        skip_bad: bool,
+    },
+    /// Writes a signals capture file as CSV (the import's columns) to stdout or --out.
+    Export {
+        file: PathBuf,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Verifies a capture file and prints its header, counts, time range,
+    /// names and first/last records.
+    Inspect { file: PathBuf },
+    /// Writes W1 or W2 as a capture file, with `<out>.toml` and
+    /// `<out>.accounts.csv` that replay it under W1's rules.
+    Generate {
+        #[arg(long, default_value = "w1")]
+        workload: WorkloadKind,
+        #[arg(long, default_value_t = 100_000)]
+        n: u64,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum SignalsCommand {
+    /// SMA5/SMA21 crossovers of daily OHLCV bars (CSV: Date, Symbol, Open,
+    /// High, Low, Close, Volume): BUY when SMA5 crosses above SMA21, SELL
+    /// below; strength min(1, 50·|SMA5−SMA21|/SMA21). Bad bars and missing
+    /// trading days are reported and skipped.
+    SmaCross {
+        #[arg(long)]
+        bars: PathBuf,
+        /// The capture file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -176,6 +268,13 @@ enum BenchCommand {
     },
 }
 
+fn parse_speed(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("`{s}` is not a positive speed factor (1.0 = recorded pace)")),
+    }
+}
+
 /// `--rate`: signals per second (`None`: `max`).
 #[derive(Clone, Copy, Debug)]
 struct Rate(Option<f64>);
@@ -212,6 +311,82 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn capture_command(c: CaptureCommand) -> anyhow::Result<()> {
+    use tradeengine_adapters::feeds::import::{export_csv, import_signals, TextFormat};
+    match c {
+        CaptureCommand::Import { input, out, format, skip_bad } => {
+            let fmt = match format.as_deref() {
+                Some("jsonl") => TextFormat::JsonLines,
+                Some(_) => TextFormat::Csv,
+                None => TextFormat::from_path(&input),
+            };
+            let t0 = std::time::Instant::now();
+            let r = import_signals(&input, &out, fmt, skip_bad)?;
+            let secs = t0.elapsed().as_secs_f64();
+            for e in &r.errors {
+                eprintln!("tradeengine: skipped: {e}");
+            }
+            if r.skipped as usize > r.errors.len() {
+                eprintln!("tradeengine: … {} more bad rows skipped", r.skipped as usize - r.errors.len());
+            }
+            println!(
+                "imported {} signals ({} symbols, {} bad rows skipped) into {} in {secs:.3} s ({:.0} rows/s)",
+                r.rows,
+                r.symbols,
+                r.skipped,
+                out.display(),
+                (r.rows + r.skipped) as f64 / secs.max(1e-9)
+            );
+            Ok(())
+        }
+        CaptureCommand::Export { file, out } => {
+            let f = tradeengine_adapters::feeds::CaptureFile::<tradeengine_model::StrategySignal>::open(&file)?;
+            let r = match out {
+                Some(p) => {
+                    let mut w = std::io::BufWriter::new(
+                        std::fs::File::create(&p).with_context(|| format!("creating {}", p.display()))?,
+                    );
+                    export_csv(&f, &mut w).and_then(|n| std::io::Write::flush(&mut w).map(|()| n))
+                }
+                None => {
+                    let stdout = std::io::stdout();
+                    let mut w = std::io::BufWriter::new(stdout.lock());
+                    export_csv(&f, &mut w).and_then(|n| std::io::Write::flush(&mut w).map(|()| n))
+                }
+            };
+            match r {
+                Ok(_) => Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                Err(e) => Err(anyhow::Error::from(e).context("exporting")),
+            }
+        }
+        CaptureCommand::Inspect { file } => {
+            print!("{}", tradeengine::capture_cmd::inspect(&file)?);
+            Ok(())
+        }
+        CaptureCommand::Generate { workload, n, seed, out } => {
+            let w = Workload::new(workload, n, seed);
+            let (toml, csv) = tradeengine::capture_cmd::generate(&w, &out)?;
+            println!("wrote {} ({n} signals), {} and {}", out.display(), toml.display(), csv.display());
+            println!("replay it: tradeengine --config {} replay --feed {}", toml.display(), out.display());
+            Ok(())
+        }
+    }
+}
+
+/// First Ctrl-C: stop feeding, finish cleanly with a partial summary.
+/// Second: leave at once (the store keeps its last committed checkpoint).
+fn install_ctrl_c(stop: Arc<AtomicBool>) -> anyhow::Result<()> {
+    ctrlc::set_handler(move || {
+        if stop.swap(true, Ordering::SeqCst) {
+            eprintln!("tradeengine: second interrupt, exiting now");
+            std::process::exit(130);
+        }
+        eprintln!("tradeengine: interrupted: finishing the signals already sent (Ctrl-C again to quit now)");
+    })
+    .context("installing the Ctrl-C handler")
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
@@ -258,8 +433,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", run.latency_line());
             Ok(())
         }
-        Command::Replay { workload, n, seed, store, db, resume, metrics, admin } => {
+        Command::Replay { workload, feed, speed, report, n, seed, store, db, resume, metrics, admin } => {
             let cfg = Config::load_or_default(cli.config.as_deref())?;
+            let spec = match &feed {
+                Some(path) => RunSpec::capture(&cfg, path)?,
+                None => RunSpec::workload(&cfg, &Workload::new(workload, n, seed)),
+            };
             let admin = match admin {
                 None => None,
                 Some(addr) => {
@@ -272,21 +451,35 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     Some((if addr.is_empty() { cfg.admin.listen.clone() } else { addr }, token))
                 }
             };
-            let store = if store == "none" { StoreChoice::None } else { StoreChoice::Sqlite(db) };
+            if report.is_some() && store == "none" {
+                anyhow::bail!("--report reads the run back from its store: use --store sqlite");
+            }
+            let store = if store == "none" { StoreChoice::None } else { StoreChoice::Sqlite(db.clone()) };
+            let stop = Arc::new(AtomicBool::new(false));
+            install_ctrl_c(stop.clone())?;
+            let progress = Arc::new(AtomicU64::new(0));
+            let bar = progress::ProgressBar::start(progress.clone(), spec.n);
             let p = ReplayParams {
-                workload: Workload::new(workload, n, seed),
+                spec,
+                feed: FeedControl { speed, stop: Some(stop), progress: Some(progress) },
                 store,
                 resume,
                 persist: PersistParams::default(),
                 metrics_listen: metrics,
                 admin,
             };
-            let run = run_replay(&cfg, &p, HotHooks::default())?;
+            let run = run_replay(&p, HotHooks::default());
+            bar.finish();
+            let run = run?;
             for warning in &run.layout.warnings {
                 eprintln!("tradeengine: warning: {warning}");
             }
             print!("{}", run.summary());
             println!("{}", run.result_line());
+            if let Some(dir) = report {
+                let (_, written) = tradeengine::report::report_from_store(&db, &dir)?;
+                println!("report: {} ({written} files)", dir.display());
+            }
             Ok(())
         }
         Command::Store(StoreCommand::Dump { table, store: _, db }) => {
@@ -313,6 +506,31 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 anyhow::bail!("admin endpoint {addr} answered {code}: {}", body.trim());
             }
             print!("{body}");
+            Ok(())
+        }
+        Command::Capture(c) => capture_command(c),
+        Command::Signals(SignalsCommand::SmaCross { bars, out }) => {
+            let r = tradeengine_adapters::feeds::bars::sma_cross_file(&bars, &out).map_err(anyhow::Error::msg)?;
+            for e in &r.errors {
+                eprintln!("tradeengine: skipped bad bar: {e}");
+            }
+            if r.bad as usize > r.errors.len() {
+                eprintln!("tradeengine: … {} more bad bars skipped", r.bad as usize - r.errors.len());
+            }
+            for g in &r.gaps {
+                eprintln!("tradeengine: gap: {g} (averages restart after it)");
+            }
+            println!(
+                "bars: {} good, {} bad; {} symbols over {} trading days; {} symbols miss {} days",
+                r.bars, r.bad, r.symbols, r.trading_days, r.symbols_with_gaps, r.missing_days
+            );
+            println!("signals: {} ({} BUY, {} SELL) -> {}", r.signals, r.buys, r.sells, out.display());
+            Ok(())
+        }
+        Command::Report { db, out } => {
+            let (b, n) = tradeengine::report::report_from_store(&db, &out)?;
+            print!("{}", b.summary());
+            println!("report: {} ({n} files)", out.display());
             Ok(())
         }
         Command::Doctor => {

@@ -3,9 +3,10 @@
 //! sizes, risk-checks and fills them against the inline venue, and a cold
 //! thread drains the journal. Cold path (start-up and tear-down).
 
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Barrier};
 use std::thread::{self, JoinHandle};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context};
 use ringbuffers::{channel, Consumer, Producer, RingSnapshot, WaitStrategy, Waiter};
@@ -16,10 +17,8 @@ use tradeengine_model::{AccountPolicy, Control, ExecReport, JournalEvent, OrderR
 
 use crate::cold::{drain_journal, JournalSummary};
 use crate::config::Config;
-use crate::hot::{
-    run_hot_loop, HotCounters, HotEngine, HotInputs, HotParams, JournalOut, LoopParams, LoopStats, SizingModel,
-    SizingParams, TieBreak,
-};
+use crate::feed::RunSpec;
+use crate::hot::{run_hot_loop, HotCounters, HotEngine, HotInputs, HotParams, JournalOut, LoopParams, LoopStats};
 use crate::pinning::{pin_current, CoreLayout};
 
 /// Functions the hot thread calls right before its loop starts and right
@@ -72,22 +71,16 @@ impl WorkloadRun {
             checksum: self.checksum,
             realized_pnl: self.realized_pnl,
         };
-        result_fields(&self.workload, &totals)
+        result_fields(self.workload.tag(), self.workload.n, &totals)
     }
 }
 
-/// The deterministic part of the `W1 …` / `W2 …` result line.
-pub fn result_fields(w: &Workload, t: &StoreTotals) -> String {
+/// The deterministic part of the `W1 …` / `W2 …` (`FEED …` for a capture
+/// file) result line.
+pub fn result_fields(tag: &str, n: u64, t: &StoreTotals) -> String {
     format!(
-        "{} n={} routed_buy={} routed_sell={} dropped={} open_positions={} checksum={:.6} realized_pnl={:.6}",
-        w.tag(),
-        w.n,
-        t.routed_buy,
-        t.routed_sell,
-        t.dropped,
-        t.open_positions,
-        t.checksum,
-        t.realized_pnl
+        "{tag} n={n} routed_buy={} routed_sell={} dropped={} open_positions={} checksum={:.6} realized_pnl={:.6}",
+        t.routed_buy, t.routed_sell, t.dropped, t.open_positions, t.checksum, t.realized_pnl
     )
 }
 
@@ -231,18 +224,38 @@ pub struct PipelineRun<T> {
     pub layout: CoreLayout,
 }
 
-/// Runs workload `w` from input `start_seq` through the real threads and
-/// rings: a feeder thread, the pinned hot thread with the inline simulated
-/// venue (set up by `setup` on the hot thread, e.g. with restored positions),
-/// and `journal_sink` draining the journal on a cold thread.
+/// How the feeder thread paces and stops a run.
+#[derive(Clone, Debug, Default)]
+pub struct FeedControl {
+    /// Event-time pace: `Some(1.0)` replays at the recorded pace, `Some(10.0)`
+    /// ten times faster; `None` as fast as the engine takes them.
+    pub speed: Option<f64>,
+    /// When set (Ctrl-C), the feeder stops publishing; the run then ends
+    /// cleanly after the signals already sent, with everything persisted.
+    pub stop: Option<Arc<AtomicBool>>,
+    /// Signals published so far (read by a progress bar).
+    pub progress: Option<Arc<AtomicU64>>,
+}
+
+impl FeedControl {
+    fn stopped(&self) -> bool {
+        self.stop.as_ref().is_some_and(|s| s.load(Ordering::Relaxed))
+    }
+}
+
+/// Runs `spec`'s signals from input `start_seq` through the real threads and
+/// rings: a feeder thread (paced and stopped by `feed`), the pinned hot
+/// thread with the inline simulated venue (set up by `setup` on the hot
+/// thread, e.g. with restored positions), and `journal_sink` draining the
+/// journal on a cold thread.
 #[allow(clippy::too_many_arguments)]
 pub fn run_pipeline<T, J, S>(
-    cfg: &Config,
-    w: &Workload,
+    spec: &RunSpec,
+    start_seq: u64,
+    feed: FeedControl,
     hooks: HotHooks,
     metrics: Option<&crate::cold::EngineMetrics>,
     admin: Option<AdminSpec>,
-    start_seq: u64,
     policies: Vec<AccountPolicy>,
     setup: S,
     journal_sink: J,
@@ -252,13 +265,11 @@ where
     J: FnOnce(Consumer<JournalEvent>, WaitStrategy) -> T + Send + 'static,
     S: FnOnce(&mut HotEngine<SimVenue>) + Send + 'static,
 {
-    let cfg = workload_config(cfg, w);
-    let layout = CoreLayout::resolve(&cfg);
-    let mut params = cfg.hot_params(w.max_open_symbols as usize);
-    params.tie_break = TieBreak::LowestId;
-    params.sizing = SizingParams { model: SizingModel::Constant, default_qty: w.default_qty, ..params.sizing };
+    let cfg = &spec.cfg;
+    let layout = CoreLayout::resolve(cfg);
+    let params = cfg.hot_params(spec.slots_per_account);
     let cold_wait = cfg.cold_wait();
-    let (rings, ends) = HotRings::new(&cfg, false);
+    let (rings, ends) = HotRings::new(cfg, false);
     let OuterEnds { signals_tx: mut sig_tx, journal_rx, control_tx, .. } = ends;
     // The admin endpoint, when asked for, is the control ring's producer.
     let _admin = match admin {
@@ -301,27 +312,46 @@ where
     )?;
 
     let feeder_core = layout.cold_core(1);
-    let mut generator = w.generator();
+    let mut source = spec.source_from(start_seq);
     let feeder = thread::Builder::new()
         .name("te-feed".into())
         .spawn(move || {
             pin_current(feeder_core);
-            generator.skip_to(start_seq);
             let clock = quanta::Clock::new();
             let mut waiter = Waiter::new(WaitStrategy::SpinThenYield);
-            let mut buf = [StrategySignal::default(); 256];
             start.wait();
+            let mut pace = feed.speed.map(Pacer::new);
             loop {
-                let n = generator.fill(&mut buf);
-                if n == 0 {
+                if feed.stopped() {
                     break;
                 }
-                let stamp = clock.raw();
-                for s in &mut buf[..n] {
-                    s.ingress = stamp;
+                let mut rest = source.next_batch(256);
+                if rest.is_empty() {
+                    break;
                 }
-                if sig_tx.push_slice(&buf[..n], &mut waiter).is_err() {
-                    return Err(anyhow!("the hot thread stopped consuming signals"));
+                while !rest.is_empty() {
+                    let k = match pace.as_mut() {
+                        None => rest.len(),
+                        Some(p) => match p.due(rest) {
+                            0 => {
+                                if feed.stopped() {
+                                    return Ok(());
+                                }
+                                p.wait_for(&rest[0]);
+                                continue;
+                            }
+                            k => k,
+                        },
+                    };
+                    let stamp = clock.raw();
+                    let stamped = |s: &StrategySignal| StrategySignal { ingress: stamp, ..*s };
+                    if sig_tx.push_slice_map(&rest[..k], &mut waiter, stamped).is_err() {
+                        return Err(anyhow!("the hot thread stopped consuming signals"));
+                    }
+                    if let Some(p) = &feed.progress {
+                        p.fetch_add(k as u64, Ordering::Relaxed);
+                    }
+                    rest = &rest[k..];
                 }
             }
             Ok(())
@@ -344,9 +374,54 @@ where
     })
 }
 
+/// Event-time pacing of a replay: signal `s` is due `(s.ts_event − first
+/// ts_event) / speed` after the first was sent.
+struct Pacer {
+    speed: f64,
+    t0: Instant,
+    first_event: Option<u64>,
+}
+
+impl Pacer {
+    fn new(speed: f64) -> Self {
+        Self { speed, t0: Instant::now(), first_event: None }
+    }
+
+    fn due_after(&mut self, s: &StrategySignal) -> Duration {
+        if self.first_event.is_none() {
+            self.first_event = Some(s.ts_event);
+            self.t0 = Instant::now();
+        }
+        let event_ns = s.ts_event.saturating_sub(self.first_event.unwrap_or(0));
+        Duration::from_secs_f64(event_ns as f64 / 1e9 / self.speed)
+    }
+
+    /// How many leading signals of `batch` are due now.
+    fn due(&mut self, batch: &[StrategySignal]) -> usize {
+        let now = self.t0.elapsed();
+        let mut k = 0;
+        while k < batch.len() && self.due_after(&batch[k]) <= now {
+            k += 1;
+        }
+        k
+    }
+
+    /// Sleeps until `s` is due (at most 50 ms at a time, so a stop is seen).
+    fn wait_for(&mut self, s: &StrategySignal) {
+        let left = self.due_after(s).saturating_sub(self.t0.elapsed());
+        if left > Duration::from_micros(200) {
+            thread::sleep(left.min(Duration::from_millis(50)));
+        } else {
+            thread::yield_now();
+        }
+    }
+}
+
 /// Runs workload `w` through the real threads and rings and returns what it measured.
 pub fn run_workload(cfg: &Config, w: &Workload, hooks: HotHooks) -> anyhow::Result<WorkloadRun> {
-    let p = run_pipeline(cfg, w, hooks, None, None, 0, w.account_policies(), |_| {}, drain_journal)?;
+    let spec = RunSpec::workload(cfg, w);
+    let policies = spec.policies.clone();
+    let p = run_pipeline(&spec, 0, FeedControl::default(), hooks, None, None, policies, |_| {}, drain_journal)?;
     let engine = &p.hot.engine;
     let run = WorkloadRun {
         workload: w.clone(),

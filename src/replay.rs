@@ -6,17 +6,16 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use anyhow::{anyhow, bail, Context};
-use tradeengine_adapters::feeds::Workload;
-use tradeengine_adapters::store::{Names, NoStore, SqliteStore, Store, StoreTotals};
+use tradeengine_adapters::store::{NoStore, SqliteStore, Store, StoreTotals};
 use tradeengine_model::{AccountId, AccountPolicy, Outcome};
 
 use crate::cold::{
     persist_journal, EngineMetrics, MetricsHook, MetricsServer, PersistOutcome, PersistParams, Portfolio,
 };
-use crate::config::Config;
+use crate::feed::RunSpec;
 use crate::hot::HotCounters;
 use crate::pinning::CoreLayout;
-use crate::pipeline::{result_fields, result_line, run_pipeline, AdminSpec, HotHooks};
+use crate::pipeline::{result_fields, result_line, run_pipeline, AdminSpec, FeedControl, HotHooks};
 
 /// Which store a replay writes.
 #[derive(Clone, Debug, PartialEq)]
@@ -28,9 +27,12 @@ pub enum StoreChoice {
 }
 
 /// What to replay.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ReplayParams {
-    pub workload: Workload,
+    /// The signals, universe and rules.
+    pub spec: RunSpec,
+    /// Pace, stop flag and progress counter of the feeder.
+    pub feed: FeedControl,
     pub store: StoreChoice,
     /// Continue after the store's checkpoint instead of starting a new run.
     pub resume: bool,
@@ -55,7 +57,14 @@ pub struct AccountLine {
 /// A finished replay.
 #[derive(Clone, Debug)]
 pub struct ReplayRun {
-    pub workload: Workload,
+    /// `W1`, `W2` or `FEED`.
+    pub tag: &'static str,
+    /// What was replayed (workload and seed, or the capture file).
+    pub source: String,
+    /// Signals of the whole run.
+    pub n: u64,
+    /// True when the run was stopped (Ctrl-C) before its last signal.
+    pub stopped: bool,
     pub store: &'static str,
     /// First input of this run (0, or the checkpoint + 1 on resume).
     pub start_seq: u64,
@@ -78,7 +87,7 @@ impl ReplayRun {
 
     /// The whole run's result fields, as `bench w1` prints them before `secs=`.
     pub fn result_fields(&self) -> String {
-        result_fields(&self.workload, &self.totals)
+        result_fields(self.tag, self.n, &self.totals)
     }
 
     /// The `W1 …` line (secs and rate of this run).
@@ -93,12 +102,16 @@ impl ReplayRun {
         let _ = writeln!(
             s,
             "replay {} into {}: inputs {}..{} ({} signals this run)",
-            self.workload.tag(),
-            self.store,
-            self.start_seq,
-            self.workload.n,
-            c.signals
+            self.source, self.store, self.start_seq, self.n, c.signals
         );
+        if self.stopped {
+            let _ = writeln!(
+                s,
+                "stopped early: {} of {} signals applied and persisted; continue with --resume",
+                self.start_seq + c.signals,
+                self.n
+            );
+        }
         let _ = writeln!(s, "routed: {} BUY, {} SELL; dropped: {}", c.routed_buy, c.routed_sell, c.dropped());
         for o in Outcome::ALL.iter().filter(|o| o.is_drop()) {
             let n = c.dropped_by[*o as usize];
@@ -166,12 +179,10 @@ impl ReplayStore {
 }
 
 /// Replays `p.workload` into the chosen store.
-pub fn run_replay(cfg: &Config, p: &ReplayParams, hooks: HotHooks) -> anyhow::Result<ReplayRun> {
-    let w = &p.workload;
-    let names = Names {
-        accounts: (0..w.accounts).map(|i| w.account_name(i)).collect(),
-        symbols: (0..w.symbols).map(|i| w.symbol_name(i)).collect(),
-    };
+pub fn run_replay(p: &ReplayParams, hooks: HotHooks) -> anyhow::Result<ReplayRun> {
+    let spec = &p.spec;
+    let cfg = &spec.cfg;
+    let names = spec.names.clone();
     let mut store = match &p.store {
         StoreChoice::Sqlite(path) => {
             ReplayStore::Sqlite(Box::new(SqliteStore::open(path, names.clone(), cfg.engine.id)?))
@@ -193,7 +204,7 @@ pub fn run_replay(cfg: &Config, p: &ReplayParams, hooks: HotHooks) -> anyhow::Re
     if p.resume && matches!(p.store, StoreChoice::None) {
         bail!("--resume needs a store that keeps state (--store sqlite)");
     }
-    let mut policies = w.account_policies();
+    let mut policies = spec.policies.clone();
     if restart.checkpoint.is_some() {
         // Policies as the store has them (they may have been changed by operators).
         for sp in &restart.policies {
@@ -207,7 +218,7 @@ pub fn run_replay(cfg: &Config, p: &ReplayParams, hooks: HotHooks) -> anyhow::Re
     let seed_positions = restart.positions.clone();
     let seed_realized = restart.realized();
     let capital: Vec<f64> = policies.iter().map(|p| p.initial_capital).collect();
-    let mut portfolio = Portfolio::new(&capital, w.symbols as usize, cfg.portfolio.snapshot_interval_ms * 1_000_000);
+    let mut portfolio = Portfolio::new(&capital, names.symbols.len(), cfg.portfolio.snapshot_interval_ms * 1_000_000);
     portfolio.restore(&restart.portfolio, &restart.positions, &restart.marks, restart.last_ts);
     let kill = restart.kill_switch;
     let blocked = restart.buys_blocked.clone();
@@ -254,7 +265,7 @@ pub fn run_replay(cfg: &Config, p: &ReplayParams, hooks: HotHooks) -> anyhow::Re
         token: token.clone(),
         accounts: names.accounts.iter().enumerate().map(|(i, n)| (n.clone(), i as u32)).collect(),
     });
-    let run = run_pipeline(cfg, w, hooks, Some(&metrics), admin, start_seq, policies, setup, sink);
+    let run = run_pipeline(spec, start_seq, p.feed.clone(), hooks, Some(&metrics), admin, policies, setup, sink);
     let (mut store, portfolio) =
         rx.recv().map_err(|_| anyhow!("the persistence thread ended without returning the store"))?;
     let run = run?;
@@ -276,7 +287,7 @@ pub fn run_replay(cfg: &Config, p: &ReplayParams, hooks: HotHooks) -> anyhow::Re
     };
     // The cold path's valuation (marks from the journal), the same numbers
     // the store's `portfolio` table holds.
-    let accounts = (0..w.accounts)
+    let accounts = (0..names.accounts.len() as u32)
         .filter_map(|a| portfolio.row(a))
         .map(|r| AccountLine {
             account: r.account,
@@ -287,8 +298,12 @@ pub fn run_replay(cfg: &Config, p: &ReplayParams, hooks: HotHooks) -> anyhow::Re
             equity: r.equity,
         })
         .collect();
+    let applied = start_seq + engine.counters().signals;
     Ok(ReplayRun {
-        workload: w.clone(),
+        tag: spec.tag,
+        source: spec.describe(),
+        n: spec.n,
+        stopped: p.feed.stop.as_ref().is_some_and(|s| s.load(std::sync::atomic::Ordering::Relaxed)) && applied < spec.n,
         store: store.as_store().name(),
         start_seq,
         secs: run.hot.secs,

@@ -9,18 +9,9 @@ use std::time::Duration;
 use tradeengine::config::Config;
 use tradeengine::pipeline::{run_workload, HotHooks};
 use tradeengine_adapters::feeds::{Workload, WorkloadKind};
-use tradeengine_adapters::store::TABLES;
 
-fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_tradeengine")
-}
-
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("te-replay-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
+mod common;
+use common::cli::{bin, dump, result_fields, tables, tmp};
 
 /// A config with event-time portfolio snapshots every 10 ms (W1 signals are
 /// 1 µs apart: one snapshot per 10,000 signals).
@@ -45,33 +36,6 @@ fn finish(c: std::process::Child) -> String {
     let out = c.wait_with_output().unwrap();
     assert!(out.status.success(), "replay failed: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()
-}
-
-fn dump(db: &Path, table: &str) -> String {
-    let out = Command::new(bin()).args(["store", "dump", table, "--db", db.to_str().unwrap()]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// Every table except the checkpoint's wall-clock column.
-fn tables(db: &Path) -> Vec<(String, String)> {
-    TABLES
-        .iter()
-        .map(|t| {
-            let d = dump(db, t);
-            let d = if *t == "engine_checkpoint" {
-                d.lines().map(|l| l.rsplit_once(',').map_or(l, |(a, _)| a).to_string() + "\n").collect()
-            } else {
-                d
-            };
-            (t.to_string(), d)
-        })
-        .collect()
-}
-
-fn result_fields(stdout: &str) -> String {
-    let line = stdout.lines().last().unwrap();
-    line.split(" secs=").next().unwrap().to_string()
 }
 
 #[test]

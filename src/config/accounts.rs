@@ -59,6 +59,10 @@ fn default_policy(c: &Config) -> AccountPolicy {
     }
 }
 
+/// The value of a risk-limit column (`max_order_qty`, `max_order_notional`,
+/// `max_capital_usage`, `max_open_orders`) that sets no limit.
+pub const UNLIMITED: &str = "unlimited";
+
 const COLUMNS: &[&str] = &[
     "account",
     "status",
@@ -112,6 +116,7 @@ pub fn load_accounts_csv(path: &Path, c: &Config) -> Result<Universe, ConfigErro
                         .filter(|n| (1..=MAX_OPEN_SYMBOLS).contains(n))
                         .ok_or_else(|| bad(&format!("`{v}` is not a whole number in 1..={MAX_OPEN_SYMBOLS}")))?
                 }
+                "max_open_orders" if v.eq_ignore_ascii_case(UNLIMITED) => p.max_open_orders = u32::MAX,
                 "max_open_orders" => {
                     p.max_open_orders = v.parse::<u32>().map_err(|_| bad(&format!("`{v}` is not a whole number")))?
                 }
@@ -120,6 +125,13 @@ pub fn load_accounts_csv(path: &Path, c: &Config) -> Result<Universe, ConfigErro
                         "1" | "true" | "yes" => 1,
                         "0" | "false" | "no" | "" => 0,
                         _ => return Err(bad(&format!("`{v}` is not true/false"))),
+                    }
+                }
+                "max_order_qty" | "max_order_notional" | "max_capital_usage" if v.eq_ignore_ascii_case(UNLIMITED) => {
+                    match col.as_str() {
+                        "max_order_qty" => p.max_order_qty = f64::INFINITY,
+                        "max_order_notional" => p.max_order_notional = f64::INFINITY,
+                        _ => p.max_capital_usage = f64::INFINITY,
                     }
                 }
                 other => {
@@ -183,6 +195,17 @@ mod tests {
         assert_eq!(u.policies[0].max_open_symbols, 5);
         assert_eq!(u.policies[0].initial_capital, 1_000_000.0, "missing column takes the default");
         assert_eq!(u.max_open_symbols(), 30);
+    }
+
+    #[test]
+    fn unlimited_risk_columns() {
+        let p = write("account,max_order_qty,max_open_orders,max_capital_usage\nalpha,unlimited,UNLIMITED,unlimited\n");
+        let u = load_accounts_csv(&p, &Config::builtin()).unwrap();
+        assert_eq!(u.policies[0].max_order_qty, f64::INFINITY);
+        assert_eq!(u.policies[0].max_open_orders, u32::MAX);
+        assert_eq!(u.policies[0].max_capital_usage, f64::INFINITY);
+        let p = write("account,initial_capital\nalpha,unlimited\n");
+        assert!(load_accounts_csv(&p, &Config::builtin()).is_err(), "capital has to be a number");
     }
 
     #[test]

@@ -139,7 +139,7 @@ pub fn write_all(dir: &Path, run: &LatencyRun) -> anyhow::Result<Vec<PathBuf>> {
 
 /// Registers a TTF from the system for labels; false if none was found
 /// (the plot is then drawn without text).
-fn register_font() -> bool {
+pub(crate) fn register_font() -> bool {
     static DONE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *DONE.get_or_init(|| {
         const CANDIDATES: &[&str] = &[

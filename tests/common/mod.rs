@@ -2,6 +2,8 @@
 //! real journal ring, driven one signal at a time.
 #![allow(dead_code)]
 
+pub mod cli;
+
 use ringbuffers::{channel, Consumer};
 use tradeengine::hot::{HotEngine, HotParams, JournalOut};
 use tradeengine_adapters::venue::SimVenue;

@@ -6,8 +6,10 @@
 //! at any moment, the tables hold exactly the inputs `0..=checkpoint`, so a
 //! restart resumes at `checkpoint + 1` with nothing lost and nothing twice.
 
+pub mod report_data;
 pub mod sqlite;
 
+pub use report_data::{AccountValue, FillRow, ReportData, SnapshotRow};
 pub use sqlite::{SqliteStore, StoreTotals};
 
 use std::io::Write;

@@ -393,6 +393,11 @@ impl SqliteStore {
         &self.path
     }
 
+    /// The open connection, for read-only queries of sibling modules.
+    pub(crate) fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
     fn account_id(&self, name: &str, table: &str) -> Result<u32, StoreError> {
         self.account_ids.get(name).copied().ok_or_else(|| StoreError::Invalid {
             store: "sqlite",
