@@ -6,7 +6,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::bail;
-use tradeengine_adapters::feeds::{CaptureFile, Workload, WorkloadGenerator};
+use tradeengine_adapters::feeds::capture::read_header;
+use tradeengine_adapters::feeds::{
+    CaptureFile, Dictionary, InputKind, RecordType, RecordedInput, Workload, WorkloadGenerator,
+};
 use tradeengine_adapters::store::Names;
 use tradeengine_model::{AccountPolicy, StrategySignal};
 
@@ -20,6 +23,8 @@ pub enum SourceSpec {
     Workload(Workload),
     /// A verified, memory-mapped capture file of signals.
     Capture(Arc<CaptureFile<StrategySignal>>),
+    /// A recording: every input of a run, in the order its hot thread consumed them.
+    Recording(Arc<CaptureFile<RecordedInput>>),
 }
 
 /// Everything a replay needs to know before its threads start.
@@ -35,6 +40,8 @@ pub struct RunSpec {
     /// Account policies by dense id.
     pub policies: Vec<AccountPolicy>,
     pub names: Names,
+    /// Strategy / run id names.
+    pub strategies: Vec<String>,
     /// Position slots per account (the largest `maxOpenSymbols`).
     pub slots_per_account: usize,
     pub source: SourceSpec,
@@ -52,6 +59,7 @@ impl RunSpec {
                 accounts: (0..w.accounts).map(|i| w.account_name(i)).collect(),
                 symbols: (0..w.symbols).map(|i| w.symbol_name(i)).collect(),
             },
+            strategies: vec![w.tag().to_string()],
             slots_per_account: w.max_open_symbols as usize,
             source: SourceSpec::Workload(w.clone()),
         }
@@ -78,13 +86,63 @@ impl RunSpec {
             n: file.len(),
             policies: universe.policies.clone(),
             names: Names { accounts: universe.accounts.names().to_vec(), symbols: file.dictionary().symbols.clone() },
+            strategies: file.dictionary().strategies.clone(),
             slots_per_account: universe.max_open_symbols(),
             cfg,
             source: SourceSpec::Capture(Arc::new(file)),
         })
     }
 
+    /// A replay of `path`, a signals capture or a recording (by its header).
+    pub fn from_file(cfg: &Config, path: &Path) -> anyhow::Result<Self> {
+        match RecordType::from_u16(read_header(path)?.record_type) {
+            Some(RecordType::Recording) => Self::recording(cfg, path),
+            _ => Self::capture(cfg, path),
+        }
+    }
+
+    /// A recording run: the universe of `cfg` must be the recorded run's
+    /// (same account names in the same order); symbols from the recording.
+    pub fn recording(cfg: &Config, path: &Path) -> anyhow::Result<Self> {
+        let file = CaptureFile::<RecordedInput>::open(path)?;
+        let universe = Universe::from_config(cfg)?;
+        let dict = file.dictionary();
+        if dict.accounts != universe.accounts.names() {
+            bail!(
+                "{}: recorded with {} accounts ({}…), the config has {} ({}…): replay it with the config it was recorded with",
+                path.display(),
+                dict.accounts.len(),
+                dict.accounts.first().map_or("", String::as_str),
+                universe.accounts.len(),
+                universe.accounts.name(0).unwrap_or("")
+            );
+        }
+        let mut cfg = cfg.clone();
+        cfg.capacity.symbols = cfg.capacity.symbols.max(dict.symbols.len());
+        let signals = file.blocks().flatten().filter(|r| r.kind == InputKind::Signal as u8).count() as u64;
+        Ok(RunSpec {
+            tag: "FEED",
+            n: signals,
+            policies: universe.policies.clone(),
+            names: Names { accounts: dict.accounts.clone(), symbols: dict.symbols.clone() },
+            strategies: dict.strategies.clone(),
+            slots_per_account: universe.max_open_symbols(),
+            cfg,
+            source: SourceSpec::Recording(Arc::new(file)),
+        })
+    }
+
+    /// The names of the run's ids, for a recording's dictionary.
+    pub fn dictionary(&self) -> Dictionary {
+        Dictionary {
+            accounts: self.names.accounts.clone(),
+            symbols: self.names.symbols.clone(),
+            strategies: self.strategies.clone(),
+        }
+    }
+
     /// A source positioned at the first signal whose seq is at least `seq`.
+    /// (A recording is not a signal source: its feeder replays every kind.)
     pub fn source_from(&self, seq: u64) -> Box<dyn SignalSource> {
         match &self.source {
             SourceSpec::Workload(w) => {
@@ -96,15 +154,7 @@ impl RunSpec {
                 let next = f.index_of_seq(seq);
                 Box::new(CaptureSource { file: f.clone(), next })
             }
-        }
-    }
-
-    /// The sequence number of the last signal, if any (the checkpoint a
-    /// complete run ends at).
-    pub fn last_seq(&self) -> Option<u64> {
-        match &self.source {
-            SourceSpec::Workload(w) => w.n.checked_sub(1),
-            SourceSpec::Capture(f) => f.len().checked_sub(1).and_then(|i| f.get(i)).map(|s| s.seq),
+            SourceSpec::Recording(_) => Box::new(EmptySource),
         }
     }
 
@@ -113,6 +163,7 @@ impl RunSpec {
         match &self.source {
             SourceSpec::Workload(w) => w.tag().to_string(),
             SourceSpec::Capture(f) => f.path().display().to_string(),
+            SourceSpec::Recording(f) => format!("recording {}", f.path().display()),
         }
     }
 }
@@ -122,6 +173,14 @@ pub trait SignalSource: Send {
     /// The next batch of at most `max` signals; empty at the end. The slice
     /// may point into a memory-mapped file (no copy).
     fn next_batch(&mut self, max: usize) -> &[StrategySignal];
+}
+
+struct EmptySource;
+
+impl SignalSource for EmptySource {
+    fn next_batch(&mut self, _: usize) -> &[StrategySignal] {
+        &[]
+    }
 }
 
 struct GeneratorSource {

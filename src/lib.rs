@@ -6,6 +6,7 @@
 //! - [`cold`]: cold-path threads: journal summary, persistence, portfolio, metrics, admin.
 //! - [`config`]: TOML configuration, validation, the built-in default.
 //! - [`feed`]: what a run replays (W1/W2 generator or a capture file), its universe and rules.
+//! - [`feeder`]: the feeder (signals, recordings, pacing) and recorder threads.
 //! - [`pipeline`]: threads, pinning and rings wired together.
 //! - [`replay`]: a workload into a store (SQLite by default), exactly-once resume.
 //! - [`report`]: the backtest report (summary, breakdowns, equity and drawdown PNGs) from a store.
@@ -16,6 +17,7 @@ pub mod cold;
 pub mod config;
 pub mod doctor;
 pub mod feed;
+pub mod feeder;
 pub mod hot;
 pub mod latency;
 pub mod pinning;

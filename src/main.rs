@@ -10,9 +10,9 @@ mod progress;
 use clap::{Parser, Subcommand};
 use tradeengine::cold::PersistParams;
 use tradeengine::config::{Config, DEFAULT_TOML};
-use tradeengine::feed::RunSpec;
+use tradeengine::feed::{RunSpec, SourceSpec};
 use tradeengine::latency::{run_latency, LatencyParams};
-use tradeengine::pipeline::{run_workload, FeedControl, HotHooks};
+use tradeengine::pipeline::{run_workload, HotHooks, RunControl};
 use tradeengine::replay::{run_replay, ReplayParams, StoreChoice};
 use tradeengine_adapters::feeds::{Workload, WorkloadKind};
 use tradeengine_adapters::store::{SqliteStore, Store};
@@ -50,11 +50,16 @@ enum Command {
         /// The workload to generate.
         #[arg(long, default_value = "w1", conflicts_with = "feed")]
         workload: WorkloadKind,
-        /// Replay a capture file of signals instead of a generated workload
+        /// Replay a capture file instead of a generated workload: signals
         /// (accounts and rules from the config; `capture generate` writes a
-        /// matching config beside the file).
+        /// matching config beside the file), or a recording (`--record`),
+        /// which reproduces the recorded run under the config it ran with.
         #[arg(long, value_name = "FILE")]
         feed: Option<PathBuf>,
+        /// Record every input the hot thread consumes, in the order it
+        /// consumes them (signals, controls, policies, rollups), into FILE.
+        #[arg(long, value_name = "FILE")]
+        record: Option<PathBuf>,
         /// Pace on event time: 1.0 = the recorded pace, 10 = ten times
         /// faster. Without it, as fast as the engine goes.
         #[arg(long, value_parser = parse_speed)]
@@ -433,12 +438,20 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", run.latency_line());
             Ok(())
         }
-        Command::Replay { workload, feed, speed, report, n, seed, store, db, resume, metrics, admin } => {
+        Command::Replay { workload, feed, record, speed, report, n, seed, store, db, resume, metrics, admin } => {
             let cfg = Config::load_or_default(cli.config.as_deref())?;
             let spec = match &feed {
-                Some(path) => RunSpec::capture(&cfg, path)?,
+                Some(path) => RunSpec::from_file(&cfg, path)?,
                 None => RunSpec::workload(&cfg, &Workload::new(workload, n, seed)),
             };
+            if matches!(spec.source, SourceSpec::Recording(_)) && resume {
+                anyhow::bail!("a recording replays from its start: --resume is for workloads and signal feeds");
+            }
+            if let (Some(r), Some(f)) = (&record, &feed) {
+                if r == f {
+                    anyhow::bail!("--record {} would overwrite the feed being replayed", r.display());
+                }
+            }
             let admin = match admin {
                 None => None,
                 Some(addr) => {
@@ -461,7 +474,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let bar = progress::ProgressBar::start(progress.clone(), spec.n);
             let p = ReplayParams {
                 spec,
-                feed: FeedControl { speed, stop: Some(stop), progress: Some(progress) },
+                feed: RunControl { speed, stop: Some(stop), progress: Some(progress), record },
                 store,
                 resume,
                 persist: PersistParams::default(),

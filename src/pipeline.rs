@@ -3,13 +3,15 @@
 //! sizes, risk-checks and fills them against the inline venue, and a cold
 //! thread drains the journal. Cold path (start-up and tear-down).
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Barrier};
 use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{anyhow, bail, Context};
-use ringbuffers::{channel, Consumer, Producer, RingSnapshot, WaitStrategy, Waiter};
+use ringbuffers::{channel, Consumer, Producer, RingSnapshot, WaitStrategy};
+use tradeengine_adapters::feeds::RecordedInput;
 use tradeengine_adapters::feeds::Workload;
 use tradeengine_adapters::store::StoreTotals;
 use tradeengine_adapters::venue::{SimVenue, Venue};
@@ -17,8 +19,12 @@ use tradeengine_model::{AccountPolicy, Control, ExecReport, JournalEvent, OrderR
 
 use crate::cold::{drain_journal, JournalSummary};
 use crate::config::Config;
-use crate::feed::RunSpec;
-use crate::hot::{run_hot_loop, HotCounters, HotEngine, HotInputs, HotParams, JournalOut, LoopParams, LoopStats};
+use crate::feed::{RunSpec, SourceSpec};
+use crate::feeder::{feed_recording, feed_signals, record, InputProducers};
+use crate::hot::{
+    run_hot_loop, run_hot_loop_tapped, HotCounters, HotEngine, HotInputs, HotParams, JournalOut, LoopParams, LoopStats,
+    RecordingTap,
+};
 use crate::pinning::{pin_current, CoreLayout};
 
 /// Functions the hot thread calls right before its loop starts and right
@@ -107,6 +113,8 @@ pub fn workload_config(cfg: &Config, w: &Workload) -> Config {
 pub struct HotRings {
     pub inputs: HotInputs,
     pub journal_tx: Producer<JournalEvent>,
+    /// Every consumed input, in consumption order, for a recorder (none: not recorded).
+    pub recording: Option<Producer<RecordedInput>>,
 }
 
 /// The other ends: what feeders, venues and cold threads hold.
@@ -141,7 +149,11 @@ impl HotRings {
             (None, None, None, None)
         };
         (
-            HotRings { inputs: HotInputs { control, exec_reports, policies, rollups, signals }, journal_tx },
+            HotRings {
+                inputs: HotInputs { control, exec_reports, policies, rollups, signals },
+                journal_tx,
+                recording: None,
+            },
             OuterEnds { signals_tx, control_tx, policies_tx, rollups_tx, journal_rx, orders_tx, orders_rx, exec_tx },
         )
     }
@@ -155,6 +167,8 @@ pub struct HotDone<V: Venue> {
     pub secs: f64,
     /// Whether the hot thread was pinned.
     pub pinned: bool,
+    /// Inputs the recorder never received (0 in a healthy recorded run).
+    pub recording_lost: u64,
 }
 
 /// Spawns the hot thread: it pins itself to `core`, builds every table there
@@ -185,22 +199,28 @@ where
         .name("te-hot".into())
         .spawn(move || {
             let pinned = pin_current(core);
-            let HotRings { mut inputs, journal_tx } = rings;
+            let HotRings { mut inputs, journal_tx, recording } = rings;
             let journal_out = JournalOut::new(journal_tx, params.journal_stage);
             let mut engine = HotEngine::new(params, &policies, make_venue(), journal_out);
             setup(&mut engine);
+            let mut tap = recording.map(RecordingTap::new);
             start.wait();
             if let Some(f) = hooks.on_ready {
                 f();
             }
             let t0 = Instant::now();
-            let stats = run_hot_loop(&mut engine, &mut inputs, loop_params);
+            let stats = match tap.as_mut() {
+                Some(t) => run_hot_loop_tapped(&mut engine, &mut inputs, loop_params, t),
+                None => run_hot_loop(&mut engine, &mut inputs, loop_params),
+            };
             let secs = t0.elapsed().as_secs_f64();
+            let recording_lost = tap.as_ref().map_or(0, RecordingTap::lost);
+            drop(tap); // closes the recording ring: the recorder finishes the file
             if let Some(f) = hooks.on_exit {
                 f();
             }
             engine.close_journal();
-            HotDone { engine, stats, secs, pinned }
+            HotDone { engine, stats, secs, pinned, recording_lost }
         })
         .context("spawning the hot thread")
 }
@@ -219,6 +239,8 @@ pub struct AdminSpec {
 pub struct PipelineRun<T> {
     pub hot: HotDone<SimVenue>,
     pub journal: T,
+    /// Inputs written to the recording, when recorded.
+    pub recorded: Option<u64>,
     pub signals_ring: RingSnapshot,
     pub journal_ring: RingSnapshot,
     pub layout: CoreLayout,
@@ -226,7 +248,7 @@ pub struct PipelineRun<T> {
 
 /// How the feeder thread paces and stops a run.
 #[derive(Clone, Debug, Default)]
-pub struct FeedControl {
+pub struct RunControl {
     /// Event-time pace: `Some(1.0)` replays at the recorded pace, `Some(10.0)`
     /// ten times faster; `None` as fast as the engine takes them.
     pub speed: Option<f64>,
@@ -235,10 +257,14 @@ pub struct FeedControl {
     pub stop: Option<Arc<AtomicBool>>,
     /// Signals published so far (read by a progress bar).
     pub progress: Option<Arc<AtomicU64>>,
+    /// Record every input the hot thread consumes, in consumption order,
+    /// into this capture file (replaying it reproduces the run).
+    pub record: Option<PathBuf>,
 }
 
-impl FeedControl {
-    fn stopped(&self) -> bool {
+impl RunControl {
+    /// True once a stop was asked for.
+    pub fn stopped(&self) -> bool {
         self.stop.as_ref().is_some_and(|s| s.load(Ordering::Relaxed))
     }
 }
@@ -252,7 +278,7 @@ impl FeedControl {
 pub fn run_pipeline<T, J, S>(
     spec: &RunSpec,
     start_seq: u64,
-    feed: FeedControl,
+    feed: RunControl,
     hooks: HotHooks,
     metrics: Option<&crate::cold::EngineMetrics>,
     admin: Option<AdminSpec>,
@@ -269,11 +295,16 @@ where
     let layout = CoreLayout::resolve(cfg);
     let params = cfg.hot_params(spec.slots_per_account);
     let cold_wait = cfg.cold_wait();
-    let (rings, ends) = HotRings::new(cfg, false);
-    let OuterEnds { signals_tx: mut sig_tx, journal_rx, control_tx, .. } = ends;
+    let (mut rings, ends) = HotRings::new(cfg, false);
+    let OuterEnds { signals_tx: sig_tx, journal_rx, control_tx, policies_tx, rollups_tx, .. } = ends;
+    let mut control_tx = Some(control_tx);
     // The admin endpoint, when asked for, is the control ring's producer.
     let _admin = match admin {
+        Some(_) if matches!(spec.source, SourceSpec::Recording(_)) => {
+            bail!("a recording replays its own control inputs: --admin cannot be used with it")
+        }
         Some(a) => {
+            let Some(control_tx) = control_tx.take() else { bail!("the control ring has no producer left") };
             let server = crate::cold::AdminServer::start(&a.listen, a.token, control_tx, a.accounts)
                 .with_context(|| format!("starting the admin endpoint on {}", a.listen))?;
             eprintln!("tradeengine: admin endpoint at http://{}", server.addr());
@@ -289,6 +320,22 @@ where
     }
 
     let journal_core = layout.cold_core(0);
+    let recorder = match &feed.record {
+        Some(path) => {
+            let (tx, rx) = channel("recording", cfg.rings.journal);
+            rings.recording = Some(tx);
+            let (path, dict) = (path.clone(), spec.dictionary());
+            let thread = thread::Builder::new()
+                .name("te-record".into())
+                .spawn(move || {
+                    pin_current(journal_core);
+                    record(rx, path, dict, cold_wait)
+                })
+                .context("spawning the recorder thread")?;
+            Some(thread)
+        }
+        None => None,
+    };
     let journal = thread::Builder::new()
         .name("te-journal".into())
         .spawn(move || {
@@ -312,116 +359,64 @@ where
     )?;
 
     let feeder_core = layout.cold_core(1);
-    let mut source = spec.source_from(start_seq);
-    let feeder = thread::Builder::new()
-        .name("te-feed".into())
-        .spawn(move || {
-            pin_current(feeder_core);
-            let clock = quanta::Clock::new();
-            let mut waiter = Waiter::new(WaitStrategy::SpinThenYield);
-            start.wait();
-            let mut pace = feed.speed.map(Pacer::new);
-            loop {
-                if feed.stopped() {
-                    break;
-                }
-                let mut rest = source.next_batch(256);
-                if rest.is_empty() {
-                    break;
-                }
-                while !rest.is_empty() {
-                    let k = match pace.as_mut() {
-                        None => rest.len(),
-                        Some(p) => match p.due(rest) {
-                            0 => {
-                                if feed.stopped() {
-                                    return Ok(());
-                                }
-                                p.wait_for(&rest[0]);
-                                continue;
-                            }
-                            k => k,
-                        },
-                    };
-                    let stamp = clock.raw();
-                    let stamped = |s: &StrategySignal| StrategySignal { ingress: stamp, ..*s };
-                    if sig_tx.push_slice_map(&rest[..k], &mut waiter, stamped).is_err() {
-                        return Err(anyhow!("the hot thread stopped consuming signals"));
-                    }
-                    if let Some(p) = &feed.progress {
-                        p.fetch_add(k as u64, Ordering::Relaxed);
-                    }
-                    rest = &rest[k..];
-                }
-            }
-            Ok(())
-        })
-        .context("spawning the feeder thread")?;
+    let feeder = match &spec.source {
+        SourceSpec::Recording(file) => {
+            let file = file.clone();
+            let rings = InputProducers {
+                signals: sig_tx,
+                control: control_tx
+                    .take()
+                    .ok_or_else(|| anyhow!("a recording replay owns the control ring: no --admin"))?,
+                policies: policies_tx,
+                rollups: rollups_tx,
+                exec: None,
+            };
+            thread::Builder::new().name("te-feed".into()).spawn(move || {
+                pin_current(feeder_core);
+                start.wait();
+                feed_recording(file, rings, feed)
+            })
+        }
+        _ => {
+            let source = spec.source_from(start_seq);
+            thread::Builder::new().name("te-feed".into()).spawn(move || {
+                pin_current(feeder_core);
+                start.wait();
+                feed_signals(source, sig_tx, feed)
+            })
+        }
+    }
+    .context("spawning the feeder thread")?;
 
     let fed = feeder.join().map_err(|_| anyhow!("the feeder thread panicked"))?;
     let hot = hot.join().map_err(|_| anyhow!("the hot thread panicked"))?;
     let journal = journal.join().map_err(|_| anyhow!("the journal thread panicked"))?;
+    let recorded = match recorder {
+        Some(r) => Some(r.join().map_err(|_| anyhow!("the recorder thread panicked"))??),
+        None => None,
+    };
     if hot.engine.journal_lost() > 0 {
         bail!("{} journal records were not delivered: the journal thread stopped early", hot.engine.journal_lost());
+    }
+    if hot.recording_lost > 0 {
+        bail!("{} inputs were not recorded: the recorder stopped early", hot.recording_lost);
     }
     fed?;
     Ok(PipelineRun {
         hot,
         journal,
+        recorded,
         signals_ring: signals_stats.snapshot(),
         journal_ring: journal_stats.snapshot(),
         layout,
     })
 }
 
-/// Event-time pacing of a replay: signal `s` is due `(s.ts_event − first
-/// ts_event) / speed` after the first was sent.
-struct Pacer {
-    speed: f64,
-    t0: Instant,
-    first_event: Option<u64>,
-}
-
-impl Pacer {
-    fn new(speed: f64) -> Self {
-        Self { speed, t0: Instant::now(), first_event: None }
-    }
-
-    fn due_after(&mut self, s: &StrategySignal) -> Duration {
-        if self.first_event.is_none() {
-            self.first_event = Some(s.ts_event);
-            self.t0 = Instant::now();
-        }
-        let event_ns = s.ts_event.saturating_sub(self.first_event.unwrap_or(0));
-        Duration::from_secs_f64(event_ns as f64 / 1e9 / self.speed)
-    }
-
-    /// How many leading signals of `batch` are due now.
-    fn due(&mut self, batch: &[StrategySignal]) -> usize {
-        let now = self.t0.elapsed();
-        let mut k = 0;
-        while k < batch.len() && self.due_after(&batch[k]) <= now {
-            k += 1;
-        }
-        k
-    }
-
-    /// Sleeps until `s` is due (at most 50 ms at a time, so a stop is seen).
-    fn wait_for(&mut self, s: &StrategySignal) {
-        let left = self.due_after(s).saturating_sub(self.t0.elapsed());
-        if left > Duration::from_micros(200) {
-            thread::sleep(left.min(Duration::from_millis(50)));
-        } else {
-            thread::yield_now();
-        }
-    }
-}
-
 /// Runs workload `w` through the real threads and rings and returns what it measured.
 pub fn run_workload(cfg: &Config, w: &Workload, hooks: HotHooks) -> anyhow::Result<WorkloadRun> {
     let spec = RunSpec::workload(cfg, w);
     let policies = spec.policies.clone();
-    let p = run_pipeline(&spec, 0, FeedControl::default(), hooks, None, None, policies, |_| {}, drain_journal)?;
+    let p = run_pipeline(&spec, 0, RunControl::default(), hooks, None, None, policies, |_| {}, drain_journal)?;
     let engine = &p.hot.engine;
     let run = WorkloadRun {
         workload: w.clone(),

@@ -15,7 +15,7 @@ use crate::cold::{
 use crate::feed::RunSpec;
 use crate::hot::HotCounters;
 use crate::pinning::CoreLayout;
-use crate::pipeline::{result_fields, result_line, run_pipeline, AdminSpec, FeedControl, HotHooks};
+use crate::pipeline::{result_fields, result_line, run_pipeline, AdminSpec, HotHooks, RunControl};
 
 /// Which store a replay writes.
 #[derive(Clone, Debug, PartialEq)]
@@ -32,7 +32,7 @@ pub struct ReplayParams {
     /// The signals, universe and rules.
     pub spec: RunSpec,
     /// Pace, stop flag and progress counter of the feeder.
-    pub feed: FeedControl,
+    pub feed: RunControl,
     pub store: StoreChoice,
     /// Continue after the store's checkpoint instead of starting a new run.
     pub resume: bool,
@@ -65,6 +65,8 @@ pub struct ReplayRun {
     pub n: u64,
     /// True when the run was stopped (Ctrl-C) before its last signal.
     pub stopped: bool,
+    /// Inputs recorded (`--record`), with the file.
+    pub recorded: Option<(u64, std::path::PathBuf)>,
     pub store: &'static str,
     /// First input of this run (0, or the checkpoint + 1 on resume).
     pub start_seq: u64,
@@ -159,6 +161,9 @@ impl ReplayRun {
         }
         let eq: f64 = self.accounts.iter().map(|a| a.equity).sum();
         let _ = writeln!(s, "{:<12} {:>6} {:>16} {:>16} {:>18.6}", "all", "", "", "", eq);
+        if let Some((n, path)) = &self.recorded {
+            let _ = writeln!(s, "recorded: {n} inputs to {}", path.display());
+        }
         let _ = writeln!(s, "throughput: {:.0} signals/s ({:.3} s)", self.signals_per_s(), self.secs);
         s
     }
@@ -299,10 +304,12 @@ pub fn run_replay(p: &ReplayParams, hooks: HotHooks) -> anyhow::Result<ReplayRun
         })
         .collect();
     let applied = start_seq + engine.counters().signals;
+    let recorded = run.recorded.zip(p.feed.record.clone());
     Ok(ReplayRun {
         tag: spec.tag,
         source: spec.describe(),
         n: spec.n,
+        recorded,
         stopped: p.feed.stop.as_ref().is_some_and(|s| s.load(std::sync::atomic::Ordering::Relaxed)) && applied < spec.n,
         store: store.as_store().name(),
         start_seq,

@@ -9,9 +9,12 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use tradeengine::cold::PersistParams;
 use tradeengine::config::Config;
+use tradeengine::feed::RunSpec;
 use tradeengine::latency::{run_latency, LatencyParams};
-use tradeengine::pipeline::{run_workload, HotHooks};
+use tradeengine::pipeline::{run_workload, HotHooks, RunControl};
+use tradeengine::replay::{run_replay, ReplayParams, StoreChoice};
 use tradeengine_adapters::feeds::{Workload, WorkloadKind};
 use tradeengine_model::*;
 
@@ -104,7 +107,29 @@ fn hot_thread_allocates_nothing_after_start_up() {
     assert!(run.hot_counters.fills > 0 && run.hot_counters.probes > 0);
     assert_eq!(LAST.load(Ordering::SeqCst), 0, "hot thread allocated in the latency harness");
 
-    // 4. Every other hot entry point: policies, controls, rollups, exec
+    // 4. A recorded replay of a capture file: the recording tap on every
+    //    consumed batch, signals copied out of the memory-mapped file.
+    let dir = std::env::temp_dir().join(format!("te-alloc-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cap = dir.join("w1.cap");
+    let w = Workload::new(WorkloadKind::W1, 50_000, 5);
+    tradeengine::capture_cmd::generate(&w, &cap).unwrap();
+    let cfg = Config::load(&dir.join("w1.cap.toml")).unwrap();
+    let p = ReplayParams {
+        spec: RunSpec::from_file(&cfg, &cap).unwrap(),
+        feed: RunControl { record: Some(dir.join("run.rec")), ..Default::default() },
+        store: StoreChoice::None,
+        resume: false,
+        persist: PersistParams::default(),
+        metrics_listen: None,
+        admin: None,
+    };
+    LAST.store(u64::MAX, Ordering::SeqCst);
+    let run = run_replay(&p, HOOKS).unwrap();
+    assert_eq!(run.recorded.map(|r| r.0), Some(50_000));
+    assert_eq!(LAST.load(Ordering::SeqCst), 0, "hot thread allocated in a recorded feed replay");
+
+    // 5. Every other hot entry point: policies, controls, rollups, exec
     //    reports (including bad ones), drops and risk rejects.
     std::thread::spawn(|| {
         let mut h = common::Harness::with_accounts(50, 4);

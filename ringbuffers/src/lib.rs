@@ -99,14 +99,15 @@ impl<T: Copy> Producer<T> {
 
     /// Publishes every item of `items`, in order, passing each through `map`
     /// as it is written into the ring's slots (one pass: e.g. stamping an
-    /// ingress time while copying out of a memory-mapped file). Waits like
-    /// [`Producer::push_slice`] while the ring is full; never drops, never allocates.
+    /// ingress time while copying out of a memory-mapped file, or wrapping
+    /// events into records). Waits like [`Producer::push_slice`] while the
+    /// ring is full; never drops, never allocates.
     #[inline]
-    pub fn push_slice_map(
+    pub fn push_slice_map<U>(
         &mut self,
-        mut items: &[T],
+        mut items: &[U],
         waiter: &mut Waiter,
-        mut map: impl FnMut(&T) -> T,
+        mut map: impl FnMut(&U) -> T,
     ) -> Result<(), Abandoned> {
         let total = items.len();
         loop {
@@ -154,6 +155,13 @@ impl<T: Copy> Producer<T> {
     #[inline]
     pub fn free_slots(&self) -> usize {
         self.inner.slots()
+    }
+
+    /// True when the consumer has taken (and released) every item published:
+    /// a consumer that handles items inside [`Consumer::drain`] has handled them all.
+    #[inline]
+    pub fn is_drained(&self) -> bool {
+        self.inner.slots() == self.inner.buffer().capacity()
     }
 
     /// True once the consumer has been dropped.

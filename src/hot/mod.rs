@@ -16,10 +16,12 @@ pub mod ring_venue;
 pub mod risk;
 pub mod run;
 pub mod sizing;
+pub mod tap;
 
 pub use engine::{HotCounters, HotEngine, HotParams};
 pub use journal::JournalOut;
 pub use picker::TieBreak;
 pub use ring_venue::RingVenue;
-pub use run::{run_hot_loop, HotInputs, LoopParams, LoopStats};
+pub use run::{run_hot_loop, run_hot_loop_tapped, HotInputs, LoopParams, LoopStats};
 pub use sizing::{SizingModel, SizingParams};
+pub use tap::{InputTap, NoTap, RecordingTap};

@@ -12,6 +12,7 @@ use tradeengine_adapters::venue::Venue;
 use tradeengine_model::{AccountPolicy, Control, ExecReport, RollupChange, StrategySignal};
 
 use super::engine::HotEngine;
+use super::tap::{InputTap, NoTap};
 
 /// Most control events / exec reports / policy and rollup updates handled per turn.
 const SIDE_BATCH: usize = 256;
@@ -46,18 +47,44 @@ pub struct LoopStats {
 
 /// Runs the hot loop until the signal ring is closed and drained.
 pub fn run_hot_loop<V: Venue>(engine: &mut HotEngine<V>, inputs: &mut HotInputs, params: LoopParams) -> LoopStats {
+    run_hot_loop_tapped(engine, inputs, params, &mut NoTap)
+}
+
+/// [`run_hot_loop`], showing every consumed batch to `tap` (in consumption
+/// order) right before it is applied.
+pub fn run_hot_loop_tapped<V: Venue, T: InputTap>(
+    engine: &mut HotEngine<V>,
+    inputs: &mut HotInputs,
+    params: LoopParams,
+    tap: &mut T,
+) -> LoopStats {
     let mut waiter = Waiter::new(params.wait);
     let mut stats = LoopStats::default();
     let batch = params.signal_batch.max(1);
     loop {
         let mut work = 0;
-        work += inputs.control.drain(SIDE_BATCH, |b| b.iter().for_each(|c| engine.on_control(c)));
+        work += inputs.control.drain(SIDE_BATCH, |b| {
+            tap.controls(b);
+            b.iter().for_each(|c| engine.on_control(c))
+        });
         if let Some(exec) = inputs.exec_reports.as_mut() {
-            work += exec.drain(SIDE_BATCH, |b| b.iter().for_each(|r| engine.on_exec(r)));
+            work += exec.drain(SIDE_BATCH, |b| {
+                tap.exec_reports(b);
+                b.iter().for_each(|r| engine.on_exec(r))
+            });
         }
-        work += inputs.policies.drain(SIDE_BATCH, |b| b.iter().for_each(|p| engine.on_policy(p)));
-        work += inputs.rollups.drain(SIDE_BATCH, |b| b.iter().for_each(|r| engine.on_rollup(r)));
-        work += inputs.signals.drain(batch, |b| b.iter().for_each(|s| engine.on_signal(s)));
+        work += inputs.policies.drain(SIDE_BATCH, |b| {
+            tap.policies(b);
+            b.iter().for_each(|p| engine.on_policy(p))
+        });
+        work += inputs.rollups.drain(SIDE_BATCH, |b| {
+            tap.rollups(b);
+            b.iter().for_each(|r| engine.on_rollup(r))
+        });
+        work += inputs.signals.drain(batch, |b| {
+            tap.signals(b);
+            b.iter().for_each(|s| engine.on_signal(s))
+        });
         if work > 0 {
             engine.flush();
             stats.busy_turns += 1;
@@ -67,9 +94,16 @@ pub fn run_hot_loop<V: Venue>(engine: &mut HotEngine<V>, inputs: &mut HotInputs,
         if inputs.signals.is_finished() {
             // The source closed and everything it sent was consumed; a last
             // look at the side rings, then stop.
-            let late = inputs.control.drain(usize::MAX, |b| b.iter().for_each(|c| engine.on_control(c)))
-                + inputs.policies.drain(usize::MAX, |b| b.iter().for_each(|p| engine.on_policy(p)))
-                + inputs.rollups.drain(usize::MAX, |b| b.iter().for_each(|r| engine.on_rollup(r)));
+            let late = inputs.control.drain(usize::MAX, |b| {
+                tap.controls(b);
+                b.iter().for_each(|c| engine.on_control(c))
+            }) + inputs.policies.drain(usize::MAX, |b| {
+                tap.policies(b);
+                b.iter().for_each(|p| engine.on_policy(p))
+            }) + inputs.rollups.drain(usize::MAX, |b| {
+                tap.rollups(b);
+                b.iter().for_each(|r| engine.on_rollup(r))
+            });
             if late == 0 {
                 break;
             }

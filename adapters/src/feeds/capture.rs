@@ -116,7 +116,7 @@ impl InputKind {
 /// One input the hot thread consumed, in consumption order: the ring it came
 /// from, its place in the recording, and the event's 64 bytes as they were.
 #[repr(C)]
-#[derive(Clone, Copy, Debug, PartialEq, Pod, Zeroable)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Pod, Zeroable)]
 pub struct RecordedInput {
     /// [`InputKind`].
     pub kind: u8,
@@ -408,7 +408,10 @@ pub struct CaptureFile<T: CaptureRecord> {
 
 /// What a file's header says, readable without knowing its record type.
 pub fn read_header(path: &Path) -> Result<CaptureHeader, CaptureError> {
-    let bytes = std::fs::read(path).map_err(|e| err(path, None, format!("cannot read: {e}")))?;
+    use std::io::Read;
+    let file = File::open(path).map_err(|e| err(path, None, format!("cannot open: {e}")))?;
+    let mut bytes = Vec::with_capacity(HEADER_LEN);
+    file.take(HEADER_LEN as u64).read_to_end(&mut bytes).map_err(|e| err(path, None, format!("cannot read: {e}")))?;
     parse_header(path, &bytes)
 }
 
