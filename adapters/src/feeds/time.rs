@@ -64,6 +64,9 @@ pub fn parse_date(s: &str) -> Result<i64, String> {
 /// before 1970 or past the `u64` range are refused.
 pub fn parse_timestamp_ns(s: &str) -> Result<u64, String> {
     let s = s.trim();
+    if !s.is_ascii() {
+        return Err(format!("timestamp `{s}` has characters outside ASCII"));
+    }
     if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
         let ms: u64 = s.parse().map_err(|_| format!("epoch milliseconds `{s}` out of range"))?;
         return ms.checked_mul(1_000_000).ok_or_else(|| format!("epoch milliseconds `{s}` out of range"));
@@ -153,5 +156,7 @@ mod tests {
         assert!(parse_timestamp_ns("yesterday").is_err());
         assert!(parse_timestamp_ns("99999999999999999999").unwrap_err().contains("out of range"));
         assert!(parse_timestamp_ns("").is_err());
+        // Found by cargo fuzz: a multi-byte character across the date's end.
+        assert!(parse_timestamp_ns("2024-01-0\u{2eb}T00:00:00").unwrap_err().contains("outside ASCII"));
     }
 }
