@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs the whole TradeEngine test suite on a fresh machine: checks the
-# toolchain, installs what the tests need (promtool), then builds and runs
-# every test of every workspace member. (Later issues add the servers the
-# integration tests need — a local Fluss cluster and a QuickFIX/J
-# counterparty — started from here.)
+# toolchain, installs what the tests need (promtool, a JDK and Maven), then builds and runs
+# every test of every workspace member. The FIX integration tests start
+# their own QuickFIX/J Executor (tools/fix/executor.sh) on free loopback
+# ports; this script installs what that needs (a JDK, Maven) and resolves
+# the Executor's jars once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,6 +29,21 @@ if ! command -v promtool >/dev/null 2>&1; then
     fi
 fi
 
-echo "== cargo $(cargo --version | cut -d' ' -f2), $(nproc) cores, $(promtool --version 2>&1 | head -n 1)"
+# A JDK and Maven run the FIX counterparty of the integration tests (the
+# QuickFIX/J Executor, resolved from Maven Central by tools/fix/pom.xml).
+if ! command -v java >/dev/null 2>&1 || ! command -v mvn >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "== installing a JDK and Maven (Debian packages default-jdk-headless maven)"
+        apt-get update -qq >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends default-jdk-headless maven >/dev/null
+    else
+        echo "tools/test.sh: java and mvn are needed (a JDK 17 and Maven): install them first" >&2
+        exit 2
+    fi
+fi
+echo "== resolving the QuickFIX/J Executor (Maven Central)"
+tools/fix/executor.sh classpath >/dev/null
+
+echo "== cargo $(cargo --version | cut -d' ' -f2), $(nproc) cores, $(promtool --version 2>&1 | head -n 1), $(java -version 2>&1 | head -n 1)"
 # The debug profile (opt-level 1, overflow checks on) keeps the suite fast on 2 cores.
 cargo test --workspace --locked "$@"

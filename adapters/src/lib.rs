@@ -1,6 +1,7 @@
 //! TradeEngine adapters: the edges of the engine.
 //!
 //! - [`feeds`]: signal sources (the deterministic W1/W2 workload generator).
+//! - [`fix`]: the FIX 4.4 execution adapter (codec, session, application mapping, link thread).
 //! - [`venue`]: venues orders go to (the inline, deterministic simulator).
 //! - [`store`]: where the journal becomes durable state (SQLite, `none`).
 //!
@@ -9,5 +10,6 @@
 //! allocate, lock or block.
 
 pub mod feeds;
+pub mod fix;
 pub mod store;
 pub mod venue;
