@@ -44,6 +44,9 @@ pub struct RunSpec {
     pub strategies: Vec<String>,
     /// Position slots per account (the largest `maxOpenSymbols`).
     pub slots_per_account: usize,
+    /// The venue's answers are inputs of the run (a live recording's
+    /// execution reports): the simulated venue stays silent.
+    pub recorded_venue: bool,
     pub source: SourceSpec,
 }
 
@@ -61,6 +64,7 @@ impl RunSpec {
             },
             strategies: vec![w.tag().to_string()],
             slots_per_account: w.max_open_symbols as usize,
+            recorded_venue: false,
             source: SourceSpec::Workload(w.clone()),
         }
     }
@@ -88,6 +92,7 @@ impl RunSpec {
             names: Names { accounts: universe.accounts.names().to_vec(), symbols: file.dictionary().symbols.clone() },
             strategies: file.dictionary().strategies.clone(),
             slots_per_account: universe.max_open_symbols(),
+            recorded_venue: false,
             cfg,
             source: SourceSpec::Capture(Arc::new(file)),
         })
@@ -120,6 +125,7 @@ impl RunSpec {
         let mut cfg = cfg.clone();
         cfg.capacity.symbols = cfg.capacity.symbols.max(dict.symbols.len());
         let signals = file.blocks().flatten().filter(|r| r.kind == InputKind::Signal as u8).count() as u64;
+        let exec_reports = file.blocks().flatten().any(|r| r.kind == InputKind::ExecReport as u8);
         Ok(RunSpec {
             tag: "FEED",
             n: signals,
@@ -128,6 +134,7 @@ impl RunSpec {
             strategies: dict.strategies.clone(),
             slots_per_account: universe.max_open_symbols(),
             cfg,
+            recorded_venue: exec_reports,
             source: SourceSpec::Recording(Arc::new(file)),
         })
     }

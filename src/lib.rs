@@ -10,6 +10,7 @@
 //! - [`pipeline`]: threads, pinning and rings wired together.
 //! - [`replay`]: a workload into a store (SQLite by default), exactly-once resume.
 //! - [`report`]: the backtest report (summary, breakdowns, equity and drawdown PNGs) from a store.
+//! - [`live`]: `tradeengine run`, the live engine (ingress, FIX adapter, store).
 //! - [`latency`]: the tail-latency harness (engine vs the bare ring round trip).
 
 pub mod capture_cmd;
@@ -20,7 +21,10 @@ pub mod feed;
 pub mod feeder;
 pub mod hot;
 pub mod latency;
+pub mod live;
 pub mod pinning;
 pub mod pipeline;
 pub mod replay;
 pub mod report;
+pub mod send;
+pub mod start_state;

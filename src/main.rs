@@ -110,6 +110,33 @@ enum Command {
     /// generate W1/W2 (format: docs/capture-format.md).
     #[command(subcommand)]
     Capture(CaptureCommand),
+    /// The live engine: signals on the TCP ingress (`live.ingress`), orders to
+    /// the FIX 4.4 venue (`live.fix_addr`), fills into positions and the
+    /// SQLite store. Ctrl-C stops the ingress, drains orders in flight (at
+    /// most `live.drain_secs`), flushes the store and logs out.
+    Run {
+        /// SQLite database file.
+        #[arg(long, default_value = "data/tradeengine.db")]
+        db: PathBuf,
+        /// Continue the run the store holds (input sequence numbers go on
+        /// after its checkpoint).
+        #[arg(long)]
+        resume: bool,
+        /// Record every input the hot thread consumes (signals, execution
+        /// reports, controls…), in consumption order, into FILE.
+        #[arg(long, value_name = "FILE")]
+        record: Option<PathBuf>,
+    },
+    /// Sends signals to a running engine's ingress: a JSON-lines file (one
+    /// StrategySignal per line) as text, or a capture file as binary frames.
+    /// Prints the engine's refusals; exits non-zero if any signal was refused.
+    Send {
+        /// Ingress address (default `live.ingress`).
+        #[arg(long)]
+        addr: Option<String>,
+        /// The file to send (`-` or nothing: JSON lines from stdin).
+        file: Option<PathBuf>,
+    },
     /// Makes strategy signals from market data.
     #[command(subcommand)]
     Signals(SignalsCommand),
@@ -522,6 +549,28 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Capture(c) => capture_command(c),
+        Command::Run { db, resume, record } => {
+            let cfg = Config::load_or_default(cli.config.as_deref())?;
+            let control = tradeengine::live::LiveControl::default();
+            install_ctrl_c(control.flag())?;
+            let p = tradeengine::live::LiveParams { db, resume, record, ingress: None, fix_addr: None };
+            let run = tradeengine::live::run_live(&cfg, &p, &control, HotHooks::default())?;
+            print!("{}", run.summary());
+            Ok(())
+        }
+        Command::Send { addr, file } => {
+            let cfg = Config::load_or_default(cli.config.as_deref())?;
+            let addr = addr.unwrap_or_else(|| cfg.live.ingress.clone());
+            let r = tradeengine::send::send(&addr, file.as_deref())?;
+            for e in &r.errors {
+                eprintln!("tradeengine: refused: {e}");
+            }
+            println!("sent {} signals to {addr}: {} accepted, {} refused", r.sent, r.accepted, r.errors.len());
+            if !r.errors.is_empty() {
+                anyhow::bail!("{} signals were refused", r.errors.len());
+            }
+            Ok(())
+        }
         Command::Signals(SignalsCommand::SmaCross { bars, out }) => {
             let r = tradeengine_adapters::feeds::bars::sma_cross_file(&bars, &out).map_err(anyhow::Error::msg)?;
             for e in &r.errors {

@@ -295,8 +295,8 @@ where
     let layout = CoreLayout::resolve(cfg);
     let params = cfg.hot_params(spec.slots_per_account);
     let cold_wait = cfg.cold_wait();
-    let (mut rings, ends) = HotRings::new(cfg, false);
-    let OuterEnds { signals_tx: sig_tx, journal_rx, control_tx, policies_tx, rollups_tx, .. } = ends;
+    let (mut rings, ends) = HotRings::new(cfg, spec.recorded_venue);
+    let OuterEnds { signals_tx: sig_tx, journal_rx, control_tx, policies_tx, rollups_tx, exec_tx, .. } = ends;
     let mut control_tx = Some(control_tx);
     // The admin endpoint, when asked for, is the control ring's producer.
     let _admin = match admin {
@@ -345,10 +345,11 @@ where
         .context("spawning the journal thread")?;
 
     let start = Arc::new(Barrier::new(2));
+    let silent = spec.recorded_venue;
     let hot = spawn_hot(
         params,
         policies,
-        SimVenue::new,
+        move || if silent { SimVenue::silent() } else { SimVenue::new() },
         setup,
         rings,
         cfg.engine.signal_batch,
@@ -369,7 +370,7 @@ where
                     .ok_or_else(|| anyhow!("a recording replay owns the control ring: no --admin"))?,
                 policies: policies_tx,
                 rollups: rollups_tx,
-                exec: None,
+                exec: exec_tx,
             };
             thread::Builder::new().name("te-feed".into()).spawn(move || {
                 pin_current(feeder_core);

@@ -7,15 +7,14 @@ use std::path::PathBuf;
 
 use anyhow::{anyhow, bail, Context};
 use tradeengine_adapters::store::{NoStore, SqliteStore, Store, StoreTotals};
-use tradeengine_model::{AccountId, AccountPolicy, Outcome};
+use tradeengine_model::{AccountId, Outcome};
 
-use crate::cold::{
-    persist_journal, EngineMetrics, MetricsHook, MetricsServer, PersistOutcome, PersistParams, Portfolio,
-};
+use crate::cold::{persist_journal, EngineMetrics, MetricsHook, MetricsServer, PersistOutcome, PersistParams};
 use crate::feed::RunSpec;
 use crate::hot::HotCounters;
 use crate::pinning::CoreLayout;
 use crate::pipeline::{result_fields, result_line, run_pipeline, AdminSpec, HotHooks, RunControl};
+use crate::start_state::StartState;
 
 /// Which store a replay writes.
 #[derive(Clone, Debug, PartialEq)]
@@ -194,51 +193,17 @@ pub fn run_replay(p: &ReplayParams, hooks: HotHooks) -> anyhow::Result<ReplayRun
         }
         StoreChoice::None => ReplayStore::None(NoStore),
     };
-    let restart = store.as_store().restart_state()?;
-    let start_seq = match (restart.checkpoint, p.resume) {
-        (Some(cp), true) => cp + 1,
-        (None, _) => 0,
-        (Some(cp), false) => {
-            let db = match &p.store {
-                StoreChoice::Sqlite(path) => path.display().to_string(),
-                StoreChoice::None => "the store".into(),
-            };
-            bail!("{db} already holds a run through input {cp}: add --resume to continue it, or choose another --db")
-        }
-    };
     if p.resume && matches!(p.store, StoreChoice::None) {
         bail!("--resume needs a store that keeps state (--store sqlite)");
     }
-    let mut policies = spec.policies.clone();
-    if restart.checkpoint.is_some() {
-        // Policies as the store has them (they may have been changed by operators).
-        for sp in &restart.policies {
-            if let Some(slot) = policies.get_mut(sp.account as usize) {
-                *slot = AccountPolicy { account: slot.account, ..*sp };
-            }
-        }
-    } else {
-        store.as_store().init_policies(&policies)?;
-    }
-    let seed_positions = restart.positions.clone();
-    let seed_realized = restart.realized();
-    let capital: Vec<f64> = policies.iter().map(|p| p.initial_capital).collect();
-    let mut portfolio = Portfolio::new(&capital, names.symbols.len(), cfg.portfolio.snapshot_interval_ms * 1_000_000);
-    portfolio.restore(&restart.portfolio, &restart.positions, &restart.marks, restart.last_ts);
-    let kill = restart.kill_switch;
-    let blocked = restart.buys_blocked.clone();
-    let setup = move |e: &mut crate::hot::HotEngine<tradeengine_adapters::venue::SimVenue>| {
-        for rc in &seed_positions {
-            e.seed_position(rc.account, rc.symbol, rc.net_qty, rc.avg_price, rc.realized_pnl);
-        }
-        for &(a, v) in &seed_realized {
-            e.seed_realized(a, v);
-        }
-        for &a in &blocked {
-            e.seed_buys_blocked(a);
-        }
-        e.set_kill_switch(kill);
+    let store_name = match &p.store {
+        StoreChoice::Sqlite(path) => path.display().to_string(),
+        StoreChoice::None => "the store".into(),
     };
+    let start =
+        StartState::load(store.as_store(), spec.policies.clone(), names.symbols.len(), cfg, p.resume, &store_name)?;
+    let setup = start.hot_setup();
+    let StartState { start_seq, policies, mut portfolio, .. } = start;
     let persist_params = p.persist;
     let metrics = EngineMetrics::new();
     let server = match &p.metrics_listen {

@@ -2,6 +2,7 @@
 //!
 //! - [`feeds`]: signal sources (the deterministic W1/W2 workload generator).
 //! - [`fix`]: the FIX 4.4 execution adapter (codec, session, application mapping, link thread).
+//! - [`ingress`]: the live signal listener (JSON lines, binary frames).
 //! - [`venue`]: venues orders go to (the inline, deterministic simulator).
 //! - [`store`]: where the journal becomes durable state (SQLite, `none`).
 //!
@@ -11,5 +12,6 @@
 
 pub mod feeds;
 pub mod fix;
+pub mod ingress;
 pub mod store;
 pub mod venue;

@@ -35,6 +35,11 @@ pub struct PersistParams {
     pub max_delay: Duration,
     /// How the thread waits when the journal is empty.
     pub wait: WaitStrategy,
+    /// Live mode: once the journal has been quiet for `max_delay`, commit
+    /// everything pending. A live input's records arrive over time (an
+    /// order's fills come long after its signal), so "a later input has
+    /// started" cannot be the only sign that an input is complete.
+    pub idle_commit: bool,
 }
 
 impl Default for PersistParams {
@@ -43,6 +48,7 @@ impl Default for PersistParams {
             batch_records: 65_536,
             max_delay: Duration::from_millis(50),
             wait: WaitStrategy::SpinThenPark { park: WaitStrategy::DEFAULT_PARK },
+            idle_commit: false,
         }
     }
 }
@@ -103,6 +109,7 @@ pub fn persist_journal(
     let mut ready = 0usize;
     let mut last_seq: Option<u64> = None;
     let mut oldest: Option<Instant> = None;
+    let mut last_drain = Instant::now();
     loop {
         let finished = journal.is_finished();
         let n = journal.drain(p.batch_records.clamp(1, 8192), |batch| {
@@ -116,8 +123,20 @@ pub fn persist_journal(
                 pending.push(*ev);
             }
         });
-        if n > 0 && oldest.is_none() {
-            oldest = Some(Instant::now());
+        if n > 0 {
+            last_drain = Instant::now();
+            if oldest.is_none() {
+                oldest = Some(last_drain);
+            }
+        }
+        if p.idle_commit && n == 0 && !pending.is_empty() && last_drain.elapsed() >= p.max_delay {
+            if let Some(through) = last_seq {
+                commit(store, portfolio, &pending, through, &mut out)?;
+                pending.clear();
+                ready = 0;
+                oldest = None;
+                report(&out, portfolio, last_seq, false);
+            }
         }
         let due = oldest.is_some_and(|t| t.elapsed() >= p.max_delay);
         if ready > 0 && (ready >= p.batch_records || due) {
@@ -218,7 +237,12 @@ mod tests {
         tx.push_slice(&all, &mut w).unwrap();
         drop(tx);
         let mut store = Recorder::default();
-        let p = PersistParams { batch_records: 4, max_delay: Duration::from_secs(60), wait: WaitStrategy::BusySpin };
+        let p = PersistParams {
+            batch_records: 4,
+            max_delay: Duration::from_secs(60),
+            wait: WaitStrategy::BusySpin,
+            idle_commit: false,
+        };
         let mut portfolio = Portfolio::new(&[1.0], 1, 0);
         let out = persist_journal(rx, &mut store, &mut portfolio, p, None).unwrap();
         let flat: Vec<u64> = store.commits.iter().flat_map(|(r, _)| r.clone()).collect();

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use ringbuffers::WaitStrategy;
 use serde::{Deserialize, Serialize};
+use tradeengine_model::OrderType;
 
 use crate::hot::{HotParams, SizingModel, SizingParams, TieBreak};
 
@@ -240,6 +241,46 @@ impl AdminSection {
     }
 }
 
+/// `[live]`: `tradeengine run` — signal ingress, the traded symbols, the FIX session.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LiveSection {
+    /// Where the signal ingress listens (JSON lines and binary frames).
+    pub ingress: String,
+    /// The traded symbols in id order (binary frames carry these ids).
+    pub symbols: Vec<String>,
+    /// The FIX 4.4 venue (acceptor) to connect to.
+    pub fix_addr: String,
+    pub sender_comp_id: String,
+    pub target_comp_id: String,
+    pub heartbeat_secs: u32,
+    /// Send ResetSeqNumFlag=Y on every logon.
+    pub reset_on_logon: bool,
+    /// Where the session's sequence numbers persist (relative: to the working directory).
+    pub seq_dir: String,
+    /// `market`, or `limit` at the signal's close.
+    pub order_type: String,
+    /// On shutdown, how long to wait for the answers to orders in flight.
+    pub drain_secs: u64,
+}
+
+impl Default for LiveSection {
+    fn default() -> Self {
+        Self {
+            ingress: "127.0.0.1:9470".into(),
+            symbols: Vec::new(),
+            fix_addr: "127.0.0.1:9880".into(),
+            sender_comp_id: "TE".into(),
+            target_comp_id: "EXEC".into(),
+            heartbeat_secs: 30,
+            reset_on_logon: false,
+            seq_dir: "data/fix".into(),
+            order_type: "market".into(),
+            drain_secs: 5,
+        }
+    }
+}
+
 /// The whole configuration.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -253,6 +294,7 @@ pub struct Config {
     pub accounts: AccountsSection,
     pub portfolio: PortfolioSection,
     pub admin: AdminSection,
+    pub live: LiveSection,
     /// Where the config came from (for errors and relative paths); not a key.
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -352,6 +394,35 @@ impl Config {
         if !self.admin.listen.is_empty() && self.admin.listen.parse::<std::net::SocketAddr>().is_err() {
             return Err(format!("key `admin.listen`: `{}` is not an address like 127.0.0.1:9465", self.admin.listen));
         }
+        let l = &self.live;
+        for (k, v) in [("live.ingress", &l.ingress), ("live.fix_addr", &l.fix_addr)] {
+            if v.parse::<std::net::SocketAddr>().is_err() {
+                return Err(format!("key `{k}`: `{v}` is not an address like 127.0.0.1:9470"));
+            }
+        }
+        for (k, v) in [("live.sender_comp_id", &l.sender_comp_id), ("live.target_comp_id", &l.target_comp_id)] {
+            if v.is_empty() || !v.bytes().all(|b| b.is_ascii_graphic() && b != b'=') {
+                return Err(format!("key `{k}`: `{v}` must be printable ASCII without `=`"));
+            }
+        }
+        if !(1..=3600).contains(&l.heartbeat_secs) {
+            return Err(format!("key `live.heartbeat_secs`: {} is outside 1..=3600", l.heartbeat_secs));
+        }
+        if !matches!(l.order_type.as_str(), "market" | "limit") {
+            return Err(format!(
+                "key `live.order_type`: unknown order type `{}` (expected market or limit)",
+                l.order_type
+            ));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for s in &l.symbols {
+            if s.is_empty() || s.contains(['\n', '\r', '\u{1}', '|']) || !seen.insert(s) {
+                return Err(format!(
+                    "key `live.symbols`: `{}` is empty, has a control character, or appears twice",
+                    s.escape_debug()
+                ));
+            }
+        }
         if self.portfolio.snapshot_interval_ms > 86_400_000 {
             return Err(format!(
                 "key `portfolio.snapshot_interval_ms`: {} is above one day (86400000)",
@@ -409,6 +480,7 @@ impl Config {
             sizing: self.sizing_params().unwrap_or_default(),
             kill_switch: self.risk.kill_switch,
             journal_stage: self.engine.journal_stage,
+            order_type: if self.live.order_type == "limit" { OrderType::Limit } else { OrderType::Market },
         }
     }
 

@@ -44,6 +44,8 @@ pub struct HotParams {
     pub kill_switch: bool,
     /// Journal records staged between ring publishes.
     pub journal_stage: usize,
+    /// Orders are sent as market orders, or as limit orders at the signal's close.
+    pub order_type: OrderType,
 }
 
 impl Default for HotParams {
@@ -59,6 +61,7 @@ impl Default for HotParams {
             sizing: SizingParams::default(),
             kill_switch: false,
             journal_stage: 4096,
+            order_type: OrderType::Market,
         }
     }
 }
@@ -431,7 +434,7 @@ impl<V: Venue> HotEngine<V> {
         let req = OrderRequest {
             action: OrderRequest::NEW,
             side: side as u8,
-            order_type: OrderType::Market as u8,
+            order_type: self.params.order_type as u8,
             account: a,
             symbol: s,
             strategy: sig.strategy as u32,

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod cli;
+pub mod executor;
 
 use ringbuffers::{channel, Consumer};
 use tradeengine::hot::{HotEngine, HotParams, JournalOut};

@@ -7,15 +7,30 @@ use super::{ExecBatch, Venue};
 
 /// Immediate full fill at the order's price; cancels of unknown (already
 /// filled) orders are rejected.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct SimVenue {
     fills: u64,
+    /// False: accept orders without answering (the answers come from elsewhere,
+    /// e.g. the execution reports of a replayed live recording).
+    answer: bool,
+}
+
+impl Default for SimVenue {
+    fn default() -> Self {
+        Self { fills: 0, answer: true }
+    }
 }
 
 impl SimVenue {
     /// A fresh simulator.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A venue that takes orders and never answers: replaying a live
+    /// recording, whose execution reports arrive as recorded inputs.
+    pub fn silent() -> Self {
+        Self { fills: 0, answer: false }
     }
 
     /// Fills produced so far.
@@ -35,8 +50,8 @@ impl Venue for SimVenue {
             ts_event: o.ts_event,
             ..Default::default()
         };
-        if o.action == OrderRequest::PROBE {
-            return; // probes measure the link; the simulator has none
+        if o.action == OrderRequest::PROBE || !self.answer {
+            return; // probes measure the link (the simulator has none); a silent venue never answers
         }
         let r = if o.action == OrderRequest::NEW {
             self.fills += 1;
