@@ -98,6 +98,11 @@ fn bars_csv_corpus_and_mutations() {
 }
 
 #[test]
+fn fix_decode_corpus_and_mutations() {
+    run("fix_decode", fuzzing::fix_decode, 200);
+}
+
+#[test]
 fn a_valid_seed_verifies() {
     let dir = std::env::temp_dir().join(format!("te-fuzz-seed-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

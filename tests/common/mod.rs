@@ -42,6 +42,20 @@ impl Harness {
         Self { engine, rx, journal: Vec::new(), next_seq: 0 }
     }
 
+    /// A harness whose venue takes orders and never answers (live mode: the
+    /// answers are fed with `exec`).
+    pub fn live(params: HotParams, policies: &[AccountPolicy]) -> Self {
+        let (tx, rx) = channel("journal", 1 << 16);
+        let engine = HotEngine::new(params, policies, SimVenue::silent(), JournalOut::new(tx, 256));
+        Self { engine, rx, journal: Vec::new(), next_seq: 0 }
+    }
+
+    /// Applies an execution report.
+    pub fn exec(&mut self, r: ExecReport) {
+        self.engine.on_exec(&r);
+        self.drain();
+    }
+
     pub fn with_accounts(n: u32, max_open: u32) -> Self {
         let params = HotParams { symbols: 64, slots_per_account: max_open as usize, ..Default::default() };
         Self::new(params, &active(n, max_open))

@@ -55,6 +55,39 @@ pub fn bars_csv(data: &[u8]) {
     }
 }
 
+/// Any bytes as a FIX byte stream: framing always makes progress, framed
+/// messages parse or are refused, and a session and the application mapping
+/// take whatever parses without panicking.
+pub fn fix_decode(data: &[u8]) {
+    use crate::fix::codec::{split_frame, FixMsg, Frame};
+    use crate::fix::{FixApp, SeqStore, Session, SessionConfig};
+    let cfg = SessionConfig { sender: "TE".into(), target: "EXEC".into(), heartbeat_secs: 30, reset_on_logon: true };
+    let mut session = Session::new(cfg, SeqStore::in_memory());
+    session.on_connected(0);
+    let mut app = FixApp::new(0, vec!["A".into()], vec!["S".into()]);
+    let mut off = 0;
+    while off < data.len() {
+        match split_frame(&data[off..]) {
+            Frame::Incomplete => break,
+            Frame::Skip(n, _) => {
+                assert!(n >= 1, "framing must make progress");
+                off += n;
+            }
+            Frame::Message(n) => {
+                assert!(n >= 1);
+                if let Ok(m) = FixMsg::parse(&data[off..off + n]) {
+                    let _ = session.on_message(&m, 1, &mut |am| {
+                        let _ = app.decode(am, 0, 0);
+                    });
+                    let _ = app.decode(&m, 0, 0);
+                }
+                off += n;
+            }
+        }
+    }
+    let _ = session.on_timer(u64::MAX / 2);
+}
+
 /// A small valid capture file (`n` signals), as bytes: a seed for the corpus.
 pub fn sample_capture(n: u64, dir: &Path) -> Vec<u8> {
     let p = dir.join(format!("seed-{n}.cap"));
