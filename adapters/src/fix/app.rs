@@ -98,16 +98,13 @@ impl FixApp {
         let side = if o.side == Side::Sell as u8 { b'2' } else { b'1' };
         let symbol = self.symbols.get(o.symbol as usize).map_or("?", String::as_str);
         let account = self.accounts.get(o.account as usize).map_or("?", String::as_str);
-        let engine = self.engine;
-        let mut id = [0u8; 48];
+        let engine = self.engine as u64;
         if o.action == OrderRequest::CANCEL {
-            let orig = clordid(&mut id, engine, o.order_id, "");
-            b.str(41, orig);
-            let mut cid = [0u8; 48];
-            b.str(11, clordid(&mut cid, engine, o.order_id, "-C"));
+            b.id(41, "TE", engine, "-", o.order_id, "");
+            b.id(11, "TE", engine, "-", o.order_id, "-C");
             b.str(1, account).str(55, symbol).char(54, side).f64(38, o.qty).time(60, now_ns);
         } else {
-            b.str(11, clordid(&mut id, engine, o.order_id, ""));
+            b.id(11, "TE", engine, "-", o.order_id, "");
             b.str(1, account).str(55, symbol).char(54, side).f64(38, o.qty);
             match o.order_type() {
                 OrderType::Limit => {
@@ -232,15 +229,6 @@ impl FixApp {
             }
         }
     }
-}
-
-/// Writes `TE<engine>-<id><suffix>` into `buf`; returns it as text.
-fn clordid<'a>(buf: &'a mut [u8; 48], engine: u32, id: u64, suffix: &str) -> &'a str {
-    use std::io::Write;
-    let mut c = std::io::Cursor::new(&mut buf[..]);
-    let _ = write!(c, "TE{engine}-{id}{suffix}");
-    let n = c.position() as usize;
-    std::str::from_utf8(&buf[..n]).unwrap_or("")
 }
 
 #[cfg(test)]

@@ -232,6 +232,9 @@ pub struct MsgBuilder {
     /// Where the finished message starts.
     start: usize,
     overflow: bool,
+    /// `YYYYMMDD-HH:MM:SS.` of `time_sec` (timestamps repeat within a second).
+    time_text: [u8; 18],
+    time_sec: u64,
 }
 
 const HEADER_ROOM: usize = 32;
@@ -271,6 +274,8 @@ impl MsgBuilder {
             end: HEADER_ROOM,
             start: 0,
             overflow: false,
+            time_text: [0; 18],
+            time_sec: u64::MAX,
         }
     }
 
@@ -286,43 +291,108 @@ impl MsgBuilder {
         Cursor { buf: &mut self.buf[..limit], end: &mut self.end, overflow: &mut self.overflow }
     }
 
+    fn put(&mut self, bytes: &[u8]) {
+        let limit = self.body_start + MAX_BODY;
+        if self.end + bytes.len() > limit {
+            self.overflow = true;
+            return;
+        }
+        self.buf[self.end..self.end + bytes.len()].copy_from_slice(bytes);
+        self.end += bytes.len();
+    }
+
+    fn put_uint(&mut self, mut v: u64) {
+        let mut digits = [0u8; 20];
+        let mut i = digits.len();
+        loop {
+            i -= 1;
+            digits[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        self.put(&digits[i..]);
+    }
+
+    fn put_tag(&mut self, tag: u32) {
+        self.put_uint(tag as u64);
+        self.put(b"=");
+    }
+
     /// Appends `tag=value` (value as text).
     pub fn str(&mut self, tag: u32, value: &str) -> &mut Self {
-        let _ = write!(self.cursor(), "{tag}={value}\x01");
+        self.put_tag(tag);
+        self.put(value.as_bytes());
+        self.put(&[SOH]);
         self
     }
 
     /// Appends `tag=value` for an integer.
     pub fn u64(&mut self, tag: u32, value: u64) -> &mut Self {
+        self.put_tag(tag);
+        self.put_uint(value);
+        self.put(&[SOH]);
+        self
+    }
+
+    /// Appends `tag=value` for a price or quantity (shortest exact decimal;
+    /// whole numbers take a fast integer path).
+    pub fn f64(&mut self, tag: u32, value: f64) -> &mut Self {
+        if value.fract() == 0.0 && value.abs() < 1e15 {
+            self.put_tag(tag);
+            if value < 0.0 {
+                self.put(b"-");
+            }
+            self.put_uint(value.abs() as u64);
+            self.put(&[SOH]);
+            return self;
+        }
         let _ = write!(self.cursor(), "{tag}={value}\x01");
         self
     }
 
-    /// Appends `tag=value` for a price or quantity (shortest exact decimal).
-    pub fn f64(&mut self, tag: u32, value: f64) -> &mut Self {
-        let _ = write!(self.cursor(), "{tag}={value}\x01");
+    /// Appends `tag=<prefix><n><suffix>` (identifiers such as ClOrdIDs) without formatting machinery.
+    pub fn id(&mut self, tag: u32, prefix: &str, n1: u64, mid: &str, n2: u64, suffix: &str) -> &mut Self {
+        self.put_tag(tag);
+        self.put(prefix.as_bytes());
+        self.put_uint(n1);
+        self.put(mid.as_bytes());
+        self.put_uint(n2);
+        self.put(suffix.as_bytes());
+        self.put(&[SOH]);
         self
     }
 
     /// Appends `tag=c` for a one-character value.
     pub fn char(&mut self, tag: u32, value: u8) -> &mut Self {
-        let _ = write!(self.cursor(), "{tag}={}\x01", value as char);
+        self.put_tag(tag);
+        self.put(&[value, SOH]);
         self
     }
 
     /// Appends a UTCTimestamp field (`YYYYMMDD-HH:MM:SS.sss`) of `unix_ns`.
+    /// The text up to the second is cached: one calendar conversion a second.
     pub fn time(&mut self, tag: u32, unix_ns: u64) -> &mut Self {
         let secs = unix_ns / 1_000_000_000;
         let ms = unix_ns % 1_000_000_000 / 1_000_000;
-        let (y, mo, d) = crate::feeds::time::civil_from_days((secs / 86_400) as i64);
-        let t = secs % 86_400;
-        let _ = write!(
-            self.cursor(),
-            "{tag}={y:04}{mo:02}{d:02}-{:02}:{:02}:{:02}.{ms:03}\x01",
-            t / 3600,
-            t % 3600 / 60,
-            t % 60
-        );
+        if secs != self.time_sec {
+            let (y, mo, d) = crate::feeds::time::civil_from_days((secs / 86_400) as i64);
+            let t = secs % 86_400;
+            let mut text = [0u8; 18];
+            let mut end = 0usize;
+            let mut over = false;
+            let mut c = Cursor { buf: &mut text, end: &mut end, overflow: &mut over };
+            let _ = write!(c, "{y:04}{mo:02}{d:02}-{:02}:{:02}:{:02}.", t / 3600, t % 3600 / 60, t % 60);
+            if end == 18 {
+                self.time_text = text;
+                self.time_sec = secs;
+            }
+        }
+        self.put_tag(tag);
+        let text = self.time_text;
+        self.put(&text);
+        self.put(&[b'0' + (ms / 100) as u8, b'0' + (ms / 10 % 10) as u8, b'0' + (ms % 10) as u8, SOH]);
         self
     }
 
@@ -333,15 +403,23 @@ impl MsgBuilder {
             return None;
         }
         let body_len = self.end - self.body_start;
-        let mut head = [0u8; HEADER_ROOM];
-        let mut hl = 0;
-        {
-            let mut over = false;
-            let mut c = Cursor { buf: &mut head, end: &mut hl, overflow: &mut over };
-            let _ = write!(c, "8=FIX.4.4\x019={body_len}\x01");
+        // "8=FIX.4.4|9=<len>|" written backwards, right before the body.
+        let mut at = self.body_start - 1;
+        self.buf[at] = SOH;
+        let mut v = body_len;
+        loop {
+            at -= 1;
+            self.buf[at] = b'0' + (v % 10) as u8;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
         }
-        self.start = self.body_start - hl;
-        self.buf[self.start..self.body_start].copy_from_slice(&head[..hl]);
+        at -= 2;
+        self.buf[at..at + 2].copy_from_slice(b"9=");
+        at -= BEGIN_STRING.len();
+        self.buf[at..at + BEGIN_STRING.len()].copy_from_slice(BEGIN_STRING);
+        self.start = at;
         let sum = checksum(&self.buf[self.start..self.end]);
         let tail =
             [b'1', b'0', b'=', b'0' + (sum / 100) as u8, b'0' + (sum / 10 % 10) as u8, b'0' + (sum % 10) as u8, SOH];
