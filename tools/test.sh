@@ -2,9 +2,10 @@
 # Runs the whole TradeEngine test suite on a fresh machine: checks the
 # toolchain, installs what the tests need (promtool, a JDK and Maven), then builds and runs
 # every test of every workspace member. The FIX integration tests start
-# their own QuickFIX/J Executor (tools/fix/executor.sh) on free loopback
-# ports; this script installs what that needs (a JDK, Maven) and resolves
-# the Executor's jars once.
+# their own QuickFIX/J Executor (tools/fix/executor.sh) and the Fluss tests
+# their own local cluster (tools/fluss/cluster.sh: ZooKeeper, coordinator,
+# tablet server) on free loopback ports; this script installs what that
+# needs (a JDK, Maven) and resolves their jars once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -41,8 +42,9 @@ if ! command -v java >/dev/null 2>&1 || ! command -v mvn >/dev/null 2>&1; then
         exit 2
     fi
 fi
-echo "== resolving the QuickFIX/J Executor (Maven Central)"
+echo "== resolving the QuickFIX/J Executor and the Fluss server (Maven Central)"
 tools/fix/executor.sh classpath >/dev/null
+tools/fluss/cluster.sh classpath >/dev/null
 
 echo "== cargo $(cargo --version | cut -d' ' -f2), $(nproc) cores, $(promtool --version 2>&1 | head -n 1), $(java -version 2>&1 | head -n 1)"
 # The debug profile (opt-level 1, overflow checks on) keeps the suite fast on 2 cores.
