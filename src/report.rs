@@ -59,8 +59,31 @@ pub struct Backtest {
 }
 
 impl Backtest {
-    /// Computes the report from what the store holds.
-    pub fn from_data(data: ReportData) -> Self {
+    /// Computes the report from what the store holds. Accounts are valued
+    /// at the last marks (`symbol_marks`): the `portfolio` rows hold each
+    /// account as of its own last record, so a later price move of a symbol
+    /// it holds is priced in here.
+    pub fn from_data(mut data: ReportData) -> Self {
+        let marks: HashMap<&str, f64> = data.marks.iter().map(|(s, p)| (s.as_str(), *p)).collect();
+        let mut held: HashMap<&str, (f64, f64)> = HashMap::new();
+        for (a, s, q, avg) in &data.positions {
+            let m = marks.get(s.as_str()).copied().filter(|m| *m > 0.0).unwrap_or(*avg);
+            let e = held.entry(a.as_str()).or_default();
+            e.0 += q * m;
+            e.1 += (m - avg) * q;
+        }
+        let revalued: Vec<(f64, f64)> = data
+            .accounts
+            .iter()
+            .map(|a| {
+                let (value, unrealized) = held.get(a.account.as_str()).copied().unwrap_or((0.0, 0.0));
+                (a.cash + value, unrealized)
+            })
+            .collect();
+        for (a, (equity, unrealized)) in data.accounts.iter_mut().zip(revalued) {
+            a.equity = equity;
+            a.unrealized_pnl = unrealized;
+        }
         let mut b = Backtest { orders: data.orders, risk_events: data.risk_events, ..Default::default() };
         for (outcome, n) in &data.outcomes {
             b.signals += n;
@@ -257,6 +280,28 @@ mod tests {
     }
 
     #[test]
+    fn accounts_are_valued_at_the_last_marks() {
+        let data = ReportData {
+            accounts: vec![AccountValue {
+                account: "a".into(),
+                initial_capital: 100.0,
+                cash: 80.0,
+                equity: 100.0, // as of its own last record (mark 10)
+                realized_pnl: 0.0,
+                unrealized_pnl: 0.0,
+                open_positions: 1,
+            }],
+            positions: vec![("a".into(), "X".into(), 2.0, 10.0)],
+            marks: vec![("X".into(), 12.0)], // another account's later fill moved X
+            total_initial_capital: 100.0,
+            ..Default::default()
+        };
+        let b = Backtest::from_data(data);
+        assert_eq!((b.data.accounts[0].equity, b.data.accounts[0].unrealized_pnl), (104.0, 4.0));
+        assert_eq!((b.final_equity, b.unrealized_pnl), (104.0, 4.0));
+    }
+
+    #[test]
     fn closed_trades_win_rate_and_drawdown() {
         let data = ReportData {
             outcomes: vec![("no_holder".into(), 2), ("routed".into(), 5)],
@@ -271,6 +316,7 @@ mod tests {
                 AccountValue {
                     account: "a".into(),
                     initial_capital: 100.0,
+                    cash: 102.0,
                     equity: 102.0,
                     realized_pnl: 2.0,
                     unrealized_pnl: 0.0,
@@ -279,6 +325,7 @@ mod tests {
                 AccountValue {
                     account: "b".into(),
                     initial_capital: 100.0,
+                    cash: 98.0,
                     equity: 98.0,
                     realized_pnl: -2.0,
                     unrealized_pnl: 0.0,

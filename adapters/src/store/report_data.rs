@@ -24,6 +24,7 @@ pub struct FillRow {
 pub struct AccountValue {
     pub account: String,
     pub initial_capital: f64,
+    pub cash: f64,
     pub equity: f64,
     pub realized_pnl: f64,
     pub unrealized_pnl: f64,
@@ -52,6 +53,10 @@ pub struct ReportData {
     /// Initial capital of every account of the universe (traded or not).
     pub total_initial_capital: f64,
     pub snapshots: Vec<SnapshotRow>,
+    /// Open positions: (account, symbol, net quantity, average price).
+    pub positions: Vec<(String, String, f64, f64)>,
+    /// Last mark of each symbol.
+    pub marks: Vec<(String, f64)>,
     pub risk_events: u64,
     /// Last checkpoint (input sequence), if any.
     pub checkpoint: Option<u64>,
@@ -110,7 +115,7 @@ impl SqliteStore {
         )?;
         let accounts = rows(
             c,
-            "SELECT account, initial_capital, equity, realized_pnl, unrealized_pnl, open_positions FROM portfolio ORDER BY account",
+            "SELECT account, initial_capital, equity, realized_pnl, unrealized_pnl, open_positions, cash FROM portfolio ORDER BY account",
             "portfolio",
             |r| {
                 Ok(AccountValue {
@@ -120,9 +125,19 @@ impl SqliteStore {
                     realized_pnl: r.get(3)?,
                     unrealized_pnl: r.get(4)?,
                     open_positions: u(r.get(5)?),
+                    cash: r.get(6)?,
                 })
             },
         )?;
+        let positions = rows(
+            c,
+            "SELECT account, symbol, net_qty, avg_price FROM open_positions_rollup ORDER BY account, symbol",
+            "open_positions_rollup",
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )?;
+        let marks = rows(c, "SELECT symbol, price FROM symbol_marks ORDER BY symbol", "symbol_marks", |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
         let total_initial_capital = c
             .query_row("SELECT COALESCE(SUM(initial_capital), 0) FROM account_policy", [], |r| r.get::<_, f64>(0))
             .map_err(q("account_policy"))?;
@@ -157,6 +172,8 @@ impl SqliteStore {
             accounts,
             total_initial_capital,
             snapshots,
+            positions,
+            marks,
             risk_events,
             checkpoint,
         })
