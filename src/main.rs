@@ -517,7 +517,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             print!("{}", run.summary());
             println!("{}", run.result_line());
             if let Some(dir) = report {
-                let (_, written) = tradeengine::report::report_from_store(&db, &dir)?;
+                let (_, written) =
+                    tradeengine::report::report_from_store(&db, &dir, run.persist.tick_to_trade.as_ref())?;
                 println!("report: {} ({written} files)", dir.display());
             }
             Ok(())
@@ -590,7 +591,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Report { db, out } => {
-            let (b, n) = tradeengine::report::report_from_store(&db, &out)?;
+            let (b, n) = tradeengine::report::report_from_store(&db, &out, None)?;
             print!("{}", b.summary());
             println!("report: {} ({n} files)", out.display());
             Ok(())

@@ -56,6 +56,9 @@ pub struct Backtest {
     pub max_drawdown_pct: f64,
     pub risk_events: u64,
     pub data: ReportData,
+    /// Tick-to-trade of the run, when it was measured (see
+    /// `PersistOutcome::tick_to_trade`): written as `tick_to_trade.hgrm`.
+    pub tick_to_trade: Option<hdrhistogram::Histogram<u64>>,
 }
 
 impl Backtest {
@@ -178,6 +181,17 @@ impl Backtest {
         if let (Some(f), Some(l)) = (self.equity.first(), self.equity.last()) {
             let _ = writeln!(s, "event time         {} .. {}", format_ns(f.0), format_ns(l.0));
         }
+        if let Some(h) = &self.tick_to_trade {
+            let _ = writeln!(
+                s,
+                "tick-to-trade      p50 {} ns, p99 {} ns, p99.9 {} ns, max {} ns ({} routed signals; ingress -> decision on the cold side)",
+                h.value_at_quantile(0.5),
+                h.value_at_quantile(0.99),
+                h.value_at_quantile(0.999),
+                h.max(),
+                h.len()
+            );
+        }
         s
     }
 
@@ -220,14 +234,24 @@ impl Backtest {
         put("equity.csv", eq)?;
         line_chart(&dir.join("equity.png"), "Equity (all accounts)", "equity", &self.equity, &RGBColor(20, 90, 200))?;
         line_chart(&dir.join("drawdown.png"), "Drawdown from peak", "drawdown %", &self.drawdown, &RED)?;
+        if let Some(h) = &self.tick_to_trade {
+            put("tick_to_trade.hgrm", crate::latency::report::hgrm(h))?;
+            return Ok(7);
+        }
         Ok(6)
     }
 }
 
-/// Reads the store at `db` and writes the report into `dir`; returns the report.
-pub fn report_from_store(db: &Path, dir: &Path) -> anyhow::Result<(Backtest, usize)> {
+/// Reads the store at `db` and writes the report into `dir`, with the
+/// run's tick-to-trade histogram when it was measured; returns the report.
+pub fn report_from_store(
+    db: &Path,
+    dir: &Path,
+    tick_to_trade: Option<&hdrhistogram::Histogram<u64>>,
+) -> anyhow::Result<(Backtest, usize)> {
     let store = SqliteStore::open_existing(db)?;
-    let b = Backtest::from_data(store.report_data()?);
+    let mut b = Backtest::from_data(store.report_data()?);
+    b.tick_to_trade = tick_to_trade.cloned();
     let n = b.write(dir)?;
     Ok((b, n))
 }

@@ -260,16 +260,26 @@ fn bars_become_signals_and_a_backtest_report() {
     let db = d.join("bt.db");
     let rep = d.join("report");
     let out = replay_feed(cfg.to_str().unwrap(), cap.to_str().unwrap(), &db, &["--report", rep.to_str().unwrap()]);
-    assert!(out.contains(&format!("report: {} (6 files)", rep.display())), "{out}");
+    assert!(out.contains(&format!("report: {} (7 files)", rep.display())), "{out}");
     let summary = std::fs::read_to_string(rep.join("summary.txt")).unwrap();
     assert!(summary.starts_with(&format!("signals            {signals}\n")), "{summary}");
     assert!(summary.contains("closed trades") && summary.contains("max drawdown"), "{summary}");
     for f in ["equity.png", "drawdown.png"] {
         assert_eq!(&std::fs::read(rep.join(f)).unwrap()[..4], b"\x89PNG");
     }
+    // The replay measured tick-to-trade: percentiles in the summary, the
+    // distribution as an HdrHistogram percentile file.
+    let t2t = summary.lines().find(|l| l.starts_with("tick-to-trade")).expect("tick-to-trade line");
+    assert!(t2t.contains(" ns, p99 ") && t2t.contains(" routed signals;"), "{t2t}");
+    let hgrm = std::fs::read_to_string(rep.join("tick_to_trade.hgrm")).unwrap();
+    assert!(hgrm.starts_with("       Value     Percentile TotalCount 1/(1-Percentile)"), "{hgrm}");
     let symbols = std::fs::read_to_string(rep.join("symbols.csv")).unwrap();
     assert!(symbols.lines().any(|l| l.starts_with("OSC,")), "{symbols}");
-    // The stand-alone command writes the same summary.
+    // The stand-alone command writes the same summary (without a tick-to-trade
+    // measurement, which only the run itself has).
     let again = run_ok(&["report", "--db", db.to_str().unwrap(), "--out", d.join("r2").to_str().unwrap()]);
-    assert!(again.starts_with(&summary), "{again}");
+    let without: String =
+        summary.lines().filter(|l| !l.starts_with("tick-to-trade")).map(|l| format!("{l}\n")).collect();
+    assert!(again.starts_with(&without), "{again}");
+    assert!(!d.join("r2/tick_to_trade.hgrm").exists());
 }

@@ -28,7 +28,10 @@ fn sp500_bars_to_signals_to_backtest_report() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     // What this data set is: 122,574 clean bars of 524 names over 245 trading
     // days; 114 names miss 290 days between them (reported as gaps).
-    assert!(stdout.contains("bars: 122574 good, 0 bad; 524 symbols over 245 trading days; 114 symbols miss 290 days"), "{stdout}");
+    assert!(
+        stdout.contains("bars: 122574 good, 0 bad; 524 symbols over 245 trading days; 114 symbols miss 290 days"),
+        "{stdout}"
+    );
     assert!(stdout.contains("signals: 6522 (3072 BUY, 3450 SELL)"), "{stdout}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("gap: AAPL: 1 trading day(s) missing before 2009-11-13"));
 
@@ -49,10 +52,22 @@ fn sp500_bars_to_signals_to_backtest_report() {
     assert!(out.contains("FEED n=6522 "), "{out}");
     let summary = std::fs::read_to_string(rep.join("summary.txt")).unwrap();
     assert!(summary.starts_with("signals            6522\n"), "{summary}");
-    assert!(summary.contains("event time         2009-09-25T00:00:00.000000000Z .. 2010-08-20T00:00:00.000000000Z"), "{summary}");
+    assert!(
+        summary.contains("event time         2009-09-25T00:00:00.000000000Z .. 2010-08-20T00:00:00.000000000Z"),
+        "{summary}"
+    );
     // The report and the replay summary value the accounts the same way.
-    let all: f64 = out.lines().find(|l| l.starts_with("all ")).unwrap().split_whitespace().last().unwrap().parse().unwrap();
-    let eq: f64 = summary.lines().find(|l| l.starts_with("final equity")).unwrap().split_whitespace().nth(2).unwrap().parse().unwrap();
+    let all: f64 =
+        out.lines().find(|l| l.starts_with("all ")).unwrap().split_whitespace().last().unwrap().parse().unwrap();
+    let eq: f64 = summary
+        .lines()
+        .find(|l| l.starts_with("final equity"))
+        .unwrap()
+        .split_whitespace()
+        .nth(2)
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((all - eq).abs() < 0.01, "replay says {all}, report says {eq}");
     assert_eq!(std::fs::read(rep.join("equity.png")).unwrap()[..4], *b"\x89PNG");
 }

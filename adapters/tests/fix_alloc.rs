@@ -66,7 +66,13 @@ fn codec_session_and_mapping_allocate_nothing_per_message() {
             b.str(11, &format!("TE0-{id}")).char(39, b'0').char(54, b'1').str(55, "AAA");
         }));
         inbound.extend(peer(&mut b, "8", seq + 1, |b| {
-            b.str(11, &format!("TE0-{id}")).char(39, b'2').char(54, b'1').str(55, "AAA").f64(32, 5.0).f64(31, 12.3).f64(14, 5.0);
+            b.str(11, &format!("TE0-{id}"))
+                .char(39, b'2')
+                .char(54, b'1')
+                .str(55, "AAA")
+                .f64(32, 5.0)
+                .f64(31, 12.3)
+                .f64(14, 5.0);
         }));
         inbound.extend(peer(&mut b, "0", seq + 2, |_| {}));
         inbound.extend(peer(&mut b, "j", seq + 3, |b| {

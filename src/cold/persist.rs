@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use ringbuffers::{Consumer, WaitStrategy, Waiter};
 use tradeengine_adapters::store::{CommitBatch, Store, StoreError};
-use tradeengine_model::JournalEvent;
+use tradeengine_model::{JournalEvent, TradeSignal};
 
 use std::sync::Arc;
 
@@ -65,6 +65,11 @@ pub struct PersistOutcome {
     pub max_commit_secs: f64,
     /// Time spent committing, seconds.
     pub commit_secs: f64,
+    /// Tick-to-trade as the cold side sees it: from a routed signal's
+    /// ingress stamp to its decision reaching this thread (ns). An upper
+    /// bound of the engine's tick-to-trade (it adds the journal hop); at a
+    /// full-speed replay it is mostly time queued in the signals ring.
+    pub tick_to_trade: Option<hdrhistogram::Histogram<u64>>,
 }
 
 /// Drains `journal` into `store` until the journal's producer closes. The
@@ -104,6 +109,8 @@ pub fn persist_journal(
         }
     };
     let mut waiter = Waiter::new(p.wait);
+    let clock = quanta::Clock::new();
+    let mut t2t = hdrhistogram::Histogram::<u64>::new_with_bounds(1, 600_000_000_000, 3).ok();
     let mut pending: Vec<JournalEvent> = Vec::with_capacity(p.batch_records * 2);
     // pending[..ready] holds only complete inputs (all seq < last_seq).
     let mut ready = 0usize;
@@ -113,7 +120,13 @@ pub fn persist_journal(
     loop {
         let finished = journal.is_finished();
         let n = journal.drain(p.batch_records.clamp(1, 8192), |batch| {
+            let seen = clock.raw();
             for ev in batch {
+                if let (Some(h), Some(t)) = (t2t.as_mut(), ev.get::<TradeSignal>()) {
+                    if t.is_routed() && t.ingress != 0 {
+                        let _ = h.record(clock.delta_as_nanos(t.ingress, seen).max(1));
+                    }
+                }
                 out.summary.add(ev);
                 let s = ev.seq();
                 if last_seq.is_none_or(|l| s > l) {
@@ -152,6 +165,7 @@ pub fn persist_journal(
                 commit(store, portfolio, &pending, through, &mut out)?;
             }
             report(&out, portfolio, last_seq, true);
+            out.tick_to_trade = t2t.filter(|h| !h.is_empty());
             return Ok(out);
         }
         if n == 0 {
