@@ -74,9 +74,11 @@ enum Command {
         /// Seed of the workload's random numbers.
         #[arg(long, default_value_t = 42)]
         seed: u64,
-        /// Store: sqlite (the embedded default) or none.
-        #[arg(long, default_value = "sqlite", value_parser = ["sqlite", "none"])]
-        store: String,
+        /// Store: sqlite (the embedded default), fluss (`[fluss]` in the
+        /// config; a build with `--features fluss`) or none. Default: the
+        /// config's `store`.
+        #[arg(long, value_parser = ["sqlite", "none", "fluss"])]
+        store: Option<String>,
         /// SQLite database file.
         #[arg(long, default_value = "data/tradeengine.db")]
         db: PathBuf,
@@ -248,9 +250,9 @@ enum StoreCommand {
         /// open_positions_rollup, portfolio, orders, account_policy, engine_checkpoint,
         /// trade_signals, fills, pnl_timeseries or risk_events.
         table: String,
-        /// Store to read.
-        #[arg(long, default_value = "sqlite", value_parser = ["sqlite"])]
-        store: String,
+        /// Store to read (default: the config's `store`; fluss needs `--features fluss`).
+        #[arg(long, value_parser = ["sqlite", "fluss"])]
+        store: Option<String>,
         /// SQLite database file.
         #[arg(long, default_value = "data/tradeengine.db")]
         db: PathBuf,
@@ -408,6 +410,23 @@ fn capture_command(c: CaptureCommand) -> anyhow::Result<()> {
     }
 }
 
+/// The store a command writes or reads.
+fn store_choice(cfg: &Config, store: &str, db: &std::path::Path) -> anyhow::Result<StoreChoice> {
+    match store {
+        "none" => Ok(StoreChoice::None),
+        "sqlite" => Ok(StoreChoice::Sqlite(db.to_path_buf())),
+        #[cfg(feature = "fluss")]
+        "fluss" => Ok(StoreChoice::Fluss {
+            bootstrap: cfg.fluss.bootstrap_servers.clone(),
+            database: cfg.fluss.database.clone(),
+        }),
+        other => {
+            let _ = cfg;
+            anyhow::bail!("store `{other}` is not available in this build (the Fluss store needs `--features fluss`)")
+        }
+    }
+}
+
 /// First Ctrl-C: stop feeding, finish cleanly with a partial summary.
 /// Second: leave at once (the store keeps its last committed checkpoint).
 fn install_ctrl_c(stop: Arc<AtomicBool>) -> anyhow::Result<()> {
@@ -491,10 +510,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     Some((if addr.is_empty() { cfg.admin.listen.clone() } else { addr }, token))
                 }
             };
-            if report.is_some() && store == "none" {
-                anyhow::bail!("--report reads the run back from its store: use --store sqlite");
+            let store = store.unwrap_or_else(|| cfg.store.clone());
+            if report.is_some() && store != "sqlite" {
+                anyhow::bail!("--report reads the run back from its SQLite store: use --store sqlite");
             }
-            let store = if store == "none" { StoreChoice::None } else { StoreChoice::Sqlite(db.clone()) };
+            let store = store_choice(&cfg, &store, &db)?;
             let stop = Arc::new(AtomicBool::new(false));
             install_ctrl_c(stop.clone())?;
             let progress = Arc::new(AtomicU64::new(0));
@@ -523,8 +543,23 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Store(StoreCommand::Dump { table, store: _, db }) => {
-            let mut s = SqliteStore::open_existing(&db)?;
+        Command::Store(StoreCommand::Dump { table, store, db }) => {
+            let cfg = Config::load_or_default(cli.config.as_deref())?;
+            let store = store.unwrap_or_else(|| cfg.store.clone());
+            let mut s: Box<dyn Store> = match store_choice(&cfg, &store, &db)? {
+                StoreChoice::Sqlite(path) => Box::new(SqliteStore::open_existing(&path)?),
+                #[cfg(feature = "fluss")]
+                StoreChoice::Fluss { bootstrap, database } => {
+                    // Names are read back as stored: no universe needed.
+                    Box::new(tradeengine_fluss::FlussStore::open(
+                        &bootstrap,
+                        &database,
+                        Default::default(),
+                        cfg.engine.id,
+                    )?)
+                }
+                StoreChoice::None => anyhow::bail!("the `none` store keeps no table"),
+            };
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
             let r = s

@@ -23,6 +23,9 @@ pub enum StoreChoice {
     Sqlite(PathBuf),
     /// Keep nothing (pure benchmarks).
     None,
+    /// An Apache Fluss cluster (`--features fluss`): bootstrap servers, database.
+    #[cfg(feature = "fluss")]
+    Fluss { bootstrap: String, database: String },
 }
 
 /// What to replay.
@@ -171,6 +174,8 @@ impl ReplayRun {
 enum ReplayStore {
     Sqlite(Box<SqliteStore>),
     None(NoStore),
+    #[cfg(feature = "fluss")]
+    Fluss(Box<tradeengine_fluss::FlussStore>),
 }
 
 impl ReplayStore {
@@ -178,6 +183,8 @@ impl ReplayStore {
         match self {
             ReplayStore::Sqlite(s) => s.as_mut(),
             ReplayStore::None(s) => s,
+            #[cfg(feature = "fluss")]
+            ReplayStore::Fluss(s) => s.as_mut(),
         }
     }
 }
@@ -192,6 +199,10 @@ pub fn run_replay(p: &ReplayParams, hooks: HotHooks) -> anyhow::Result<ReplayRun
             ReplayStore::Sqlite(Box::new(SqliteStore::open(path, names.clone(), cfg.engine.id)?))
         }
         StoreChoice::None => ReplayStore::None(NoStore),
+        #[cfg(feature = "fluss")]
+        StoreChoice::Fluss { bootstrap, database } => ReplayStore::Fluss(Box::new(
+            tradeengine_fluss::FlussStore::open(bootstrap, database, names.clone(), cfg.engine.id)?,
+        )),
     };
     if p.resume && matches!(p.store, StoreChoice::None) {
         bail!("--resume needs a store that keeps state (--store sqlite)");
@@ -199,6 +210,8 @@ pub fn run_replay(p: &ReplayParams, hooks: HotHooks) -> anyhow::Result<ReplayRun
     let store_name = match &p.store {
         StoreChoice::Sqlite(path) => path.display().to_string(),
         StoreChoice::None => "the store".into(),
+        #[cfg(feature = "fluss")]
+        StoreChoice::Fluss { bootstrap, database } => format!("fluss {bootstrap} database {database}"),
     };
     let start =
         StartState::load(store.as_store(), spec.policies.clone(), names.symbols.len(), cfg, p.resume, &store_name)?;
@@ -243,7 +256,7 @@ pub fn run_replay(p: &ReplayParams, hooks: HotHooks) -> anyhow::Result<ReplayRun
     let engine = &run.hot.engine;
     let totals = match &mut store {
         ReplayStore::Sqlite(s) => s.totals()?,
-        ReplayStore::None(_) => {
+        _ => {
             let c = engine.counters();
             StoreTotals {
                 routed_buy: c.routed_buy,

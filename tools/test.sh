@@ -48,4 +48,6 @@ tools/fluss/cluster.sh classpath >/dev/null
 
 echo "== cargo $(cargo --version | cut -d' ' -f2), $(nproc) cores, $(promtool --version 2>&1 | head -n 1), $(java -version 2>&1 | head -n 1)"
 # The debug profile (opt-level 1, overflow checks on) keeps the suite fast on 2 cores.
-cargo test --workspace --locked "$@"
+# `--features fluss` builds the Fluss store into the engine (off by default
+# to keep the core build fast) so its tests run against the real cluster.
+cargo test --workspace --locked --features fluss "$@"

@@ -281,10 +281,29 @@ impl Default for LiveSection {
     }
 }
 
+/// `[fluss]`: the Apache Fluss cluster of `store = "fluss"`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FlussSection {
+    /// Coordinator address(es), `host:port`.
+    pub bootstrap_servers: String,
+    /// Database holding the engine's tables.
+    pub database: String,
+}
+
+impl Default for FlussSection {
+    fn default() -> Self {
+        Self { bootstrap_servers: "127.0.0.1:9123".into(), database: "tradeengine".into() }
+    }
+}
+
 /// The whole configuration.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
+    /// Where the journal becomes durable state: `sqlite` (embedded, the
+    /// default), `fluss` (a cluster, see `[fluss]`) or `none`.
+    pub store: String,
     pub engine: EngineSection,
     pub rings: RingsSection,
     pub capacity: CapacitySection,
@@ -295,9 +314,30 @@ pub struct Config {
     pub portfolio: PortfolioSection,
     pub admin: AdminSection,
     pub live: LiveSection,
+    pub fluss: FlussSection,
     /// Where the config came from (for errors and relative paths); not a key.
     #[serde(skip)]
     pub source: Option<PathBuf>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            store: "sqlite".into(),
+            engine: EngineSection::default(),
+            rings: RingsSection::default(),
+            capacity: CapacitySection::default(),
+            routing: RoutingSection::default(),
+            sizing: SizingSection::default(),
+            risk: RiskSection::default(),
+            accounts: AccountsSection::default(),
+            portfolio: PortfolioSection::default(),
+            admin: AdminSection::default(),
+            live: LiveSection::default(),
+            fluss: FlussSection::default(),
+            source: None,
+        }
+    }
 }
 
 /// Largest ring or table capacity accepted (keeps memory and index maths sane).
@@ -393,6 +433,12 @@ impl Config {
         positive("accounts.initial_capital", a.initial_capital)?;
         if !self.admin.listen.is_empty() && self.admin.listen.parse::<std::net::SocketAddr>().is_err() {
             return Err(format!("key `admin.listen`: `{}` is not an address like 127.0.0.1:9465", self.admin.listen));
+        }
+        if !matches!(self.store.as_str(), "sqlite" | "fluss" | "none") {
+            return Err(format!("key `store`: unknown store `{}` (expected sqlite, fluss or none)", self.store));
+        }
+        if self.fluss.database.is_empty() || self.fluss.bootstrap_servers.is_empty() {
+            return Err("keys `fluss.bootstrap_servers` and `fluss.database` must not be empty".into());
         }
         let l = &self.live;
         for (k, v) in [("live.ingress", &l.ingress), ("live.fix_addr", &l.fix_addr)] {

@@ -4,6 +4,8 @@
 
 pub mod cli;
 pub mod executor;
+#[cfg(feature = "fluss")]
+pub mod fluss;
 
 use ringbuffers::{channel, Consumer};
 use tradeengine::hot::{HotEngine, HotParams, JournalOut};

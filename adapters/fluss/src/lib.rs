@@ -7,6 +7,7 @@
 //! Arrow and the async client.
 
 pub mod schema;
+pub mod store;
 
 use std::time::{Duration, Instant};
 
@@ -16,6 +17,7 @@ use fluss::metadata::{DataTypes, Schema, TableDescriptor, TablePath};
 use fluss::row::{GenericRow, InternalRow};
 
 pub use schema::{schema, Col, TableSchema, SCHEMAS};
+pub use store::FlussStore;
 
 /// A Fluss error: the cluster, what was being done, and the cause.
 #[derive(Debug, thiserror::Error)]

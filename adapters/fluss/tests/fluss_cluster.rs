@@ -4,49 +4,13 @@
 //! primary-key tables upsert, look up, delete, and show their changelog; an
 //! unreachable cluster is a clear error.
 
-use std::path::PathBuf;
-use std::process::Command;
 use std::time::Duration;
 
 use tradeengine_fluss::{FlussClient, Value, SCHEMAS};
 
-struct Cluster {
-    dir: PathBuf,
-    bootstrap: String,
-}
-
-fn script() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tools/fluss/cluster.sh")
-}
-
-fn free_base() -> u16 {
-    loop {
-        let p = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        if p < 60_000 && (1..3).all(|k| std::net::TcpListener::bind(("127.0.0.1", p + k)).is_ok()) {
-            return p;
-        }
-    }
-}
-
-impl Cluster {
-    fn start(name: &str) -> Cluster {
-        let dir = std::env::temp_dir().join(format!("te-fluss-{}-{name}", std::process::id()));
-        let out = Command::new("bash")
-            .arg(script())
-            .args(["start", "--dir", dir.to_str().unwrap(), "--port", &free_base().to_string()])
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "cluster.sh start failed: {}", String::from_utf8_lossy(&out.stderr));
-        let bootstrap = String::from_utf8(out.stdout).unwrap().trim().to_string();
-        Cluster { dir, bootstrap }
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        let _ = Command::new("bash").arg(script()).args(["stop", "--dir", self.dir.to_str().unwrap()]).output();
-    }
-}
+#[path = "../../../tests/common/fluss.rs"]
+mod fluss;
+use fluss::{free_base, Cluster};
 
 #[test]
 fn tables_round_trip_on_a_real_cluster() {
