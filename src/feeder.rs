@@ -249,3 +249,24 @@ pub fn record(
     }
     Ok(w.finish(&dict)?)
 }
+
+/// Opens the recording ring on `rings` and starts the recorder thread (on
+/// `core`) that writes it to `path` with `dict`. Start-up only.
+pub fn spawn_recorder(
+    rings: &mut crate::pipeline::HotRings,
+    capacity: usize,
+    path: PathBuf,
+    dict: Dictionary,
+    core: Option<usize>,
+    wait: WaitStrategy,
+) -> anyhow::Result<thread::JoinHandle<anyhow::Result<u64>>> {
+    let (tx, rx) = ringbuffers::channel("recording", capacity);
+    rings.recording = Some(tx);
+    thread::Builder::new()
+        .name("te-record".into())
+        .spawn(move || {
+            crate::pinning::pin_current(core);
+            record(rx, path, dict, wait)
+        })
+        .map_err(|e| anyhow!("spawning the recorder thread: {e}"))
+}

@@ -15,14 +15,13 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context};
-use ringbuffers::channel;
 use tradeengine_adapters::fix::{FixApp, FixLink, LinkConfig, LinkReport, SeqStore, Session, SessionConfig};
 use tradeengine_adapters::ingress::Ingress;
 use tradeengine_adapters::store::{Names, SqliteStore};
 
 use crate::cold::{persist_journal, PersistOutcome, PersistParams};
 use crate::config::{Config, Universe};
-use crate::feeder::record;
+use crate::feeder::spawn_recorder;
 use crate::hot::{HotCounters, RingVenue};
 use crate::pinning::{pin_current, CoreLayout};
 use crate::pipeline::{spawn_hot, HotHooks, HotRings, OuterEnds};
@@ -177,20 +176,9 @@ pub fn run_live(cfg: &Config, p: &LiveParams, control: &LiveControl, hooks: HotH
     // Recorder.
     let recorder = match &p.record {
         Some(path) => {
-            let (tx, rx) = channel("recording", cfg.rings.journal);
-            rings.recording = Some(tx);
             let dict =
                 Dictionary { accounts: names.accounts.clone(), symbols: names.symbols.clone(), strategies: vec![] };
-            let path = path.clone();
-            Some(
-                std::thread::Builder::new()
-                    .name("te-record".into())
-                    .spawn(move || {
-                        pin_current(cold);
-                        record(rx, path, dict, cold_wait)
-                    })
-                    .context("spawning the recorder thread")?,
-            )
+            Some(spawn_recorder(&mut rings, cfg.rings.journal, path.clone(), dict, cold, cold_wait)?)
         }
         None => None,
     };

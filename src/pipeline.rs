@@ -20,7 +20,7 @@ use tradeengine_model::{AccountPolicy, Control, ExecReport, JournalEvent, OrderR
 use crate::cold::{drain_journal, JournalSummary};
 use crate::config::Config;
 use crate::feed::{RunSpec, SourceSpec};
-use crate::feeder::{feed_recording, feed_signals, record, InputProducers};
+use crate::feeder::{feed_recording, feed_signals, spawn_recorder, InputProducers};
 use crate::hot::{
     run_hot_loop, run_hot_loop_tapped, HotCounters, HotEngine, HotInputs, HotParams, JournalOut, LoopParams, LoopStats,
     RecordingTap,
@@ -321,19 +321,14 @@ where
 
     let journal_core = layout.cold_core(0);
     let recorder = match &feed.record {
-        Some(path) => {
-            let (tx, rx) = channel("recording", cfg.rings.journal);
-            rings.recording = Some(tx);
-            let (path, dict) = (path.clone(), spec.dictionary());
-            let thread = thread::Builder::new()
-                .name("te-record".into())
-                .spawn(move || {
-                    pin_current(journal_core);
-                    record(rx, path, dict, cold_wait)
-                })
-                .context("spawning the recorder thread")?;
-            Some(thread)
-        }
+        Some(path) => Some(spawn_recorder(
+            &mut rings,
+            cfg.rings.journal,
+            path.clone(),
+            spec.dictionary(),
+            journal_core,
+            cold_wait,
+        )?),
         None => None,
     };
     let journal = thread::Builder::new()
