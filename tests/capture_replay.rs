@@ -283,3 +283,28 @@ fn bars_become_signals_and_a_backtest_report() {
     assert!(again.starts_with(&without), "{again}");
     assert!(!d.join("r2/tick_to_trade.hgrm").exists());
 }
+
+#[test]
+fn progress_bar_on_a_terminal_only() {
+    let d = tmp("cap-tty");
+    let (cap, cfg) = generate(&d, 5_000);
+    // In a pipe: no bar.
+    let out = Command::new(bin())
+        .args(["--config", &cfg, "replay", "--feed", &cap, "--store", "none", "--speed", "0.05"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("ETA"), "a pipe gets no progress bar");
+    // On a terminal (util-linux `script` gives the command a pty): rate and ETA.
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipping the terminal half: no `script` command");
+        return;
+    }
+    let log = d.join("tty.out");
+    let cmd = format!("{} --config {cfg} replay --feed {cap} --store none --speed 0.05", bin());
+    let st = Command::new("script").args(["-qec", &cmd, log.to_str().unwrap()]).output().unwrap();
+    assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+    let tty = String::from_utf8_lossy(&std::fs::read(&log).unwrap()).replace('\r', "\n");
+    assert!(tty.contains("/5,000 ") && tty.contains("/s ETA "), "{tty}");
+    assert!(tty.contains("FEED n=5000 "), "the summary still prints");
+}
