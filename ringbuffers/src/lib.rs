@@ -82,18 +82,7 @@ impl<T: Copy> Producer<T> {
             if items.is_empty() {
                 return Ok(());
             }
-            if self.inner.is_abandoned() {
-                return Err(Abandoned { published: total - items.len() });
-            }
-            self.stalls += 1;
-            self.stats.store_stalls(self.stalls);
-            waiter.reset();
-            while self.inner.slots() == 0 {
-                if self.inner.is_abandoned() {
-                    return Err(Abandoned { published: total - items.len() });
-                }
-                waiter.wait();
-            }
+            self.wait_for_room(waiter, total - items.len())?;
         }
     }
 
@@ -123,19 +112,27 @@ impl<T: Copy> Producer<T> {
             if items.is_empty() {
                 return Ok(());
             }
-            if self.inner.is_abandoned() {
-                return Err(Abandoned { published: total - items.len() });
-            }
-            self.stalls += 1;
-            self.stats.store_stalls(self.stalls);
-            waiter.reset();
-            while self.inner.slots() == 0 {
-                if self.inner.is_abandoned() {
-                    return Err(Abandoned { published: total - items.len() });
-                }
-                waiter.wait();
-            }
+            self.wait_for_room(waiter, total - items.len())?;
         }
+    }
+
+    /// The ring is full: counts one stall and waits with `waiter` until a slot
+    /// frees. Fails (with `published` items of the batch out) if the consumer is gone.
+    #[inline]
+    fn wait_for_room(&mut self, waiter: &mut Waiter, published: usize) -> Result<(), Abandoned> {
+        if self.inner.is_abandoned() {
+            return Err(Abandoned { published });
+        }
+        self.stalls += 1;
+        self.stats.store_stalls(self.stalls);
+        waiter.reset();
+        while self.inner.slots() == 0 {
+            if self.inner.is_abandoned() {
+                return Err(Abandoned { published });
+            }
+            waiter.wait();
+        }
+        Ok(())
     }
 
     /// Publishes one item if there is room. Single-item pushes cost a full
