@@ -124,8 +124,11 @@ impl RunSpec {
         }
         let mut cfg = cfg.clone();
         cfg.capacity.symbols = cfg.capacity.symbols.max(dict.symbols.len());
-        let signals = file.blocks().flatten().filter(|r| r.kind == InputKind::Signal as u8).count() as u64;
-        let exec_reports = file.blocks().flatten().any(|r| r.kind == InputKind::ExecReport as u8);
+        let (mut signals, mut exec_reports) = (0u64, false);
+        for r in file.blocks().flatten() {
+            signals += (r.kind == InputKind::Signal as u8) as u64;
+            exec_reports |= r.kind == InputKind::ExecReport as u8;
+        }
         Ok(RunSpec {
             tag: "FEED",
             n: signals,

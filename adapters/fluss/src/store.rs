@@ -104,11 +104,10 @@ impl FlussStore {
         {
             let key: Vec<String> = keys.iter().map(|&k| row[k].to_csv()).collect();
             match kind.as_str() {
-                "Delete" | "UpdateBefore" => {
-                    if kind == "Delete" {
-                        out.remove(&key);
-                    }
+                "Delete" => {
+                    out.remove(&key);
                 }
+                "UpdateBefore" => {} // the UpdateAfter that follows carries the row
                 _ => {
                     out.insert(key, row);
                 }
