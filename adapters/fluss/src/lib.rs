@@ -11,13 +11,16 @@ pub mod store;
 
 use std::time::{Duration, Instant};
 
-use fluss::client::{FlussConnection, EARLIEST_OFFSET};
+use std::collections::HashMap;
+
+use fluss::client::{AppendWriter, FlussConnection, UpsertWriter, WriteResultFuture, EARLIEST_OFFSET};
 use fluss::config::Config;
 use fluss::metadata::{DataTypes, Schema, TableDescriptor, TablePath};
 use fluss::row::{GenericRow, InternalRow};
+use fluss::rpc::message::OffsetSpec;
 
 pub use schema::{schema, Col, TableSchema, SCHEMAS};
-pub use store::FlussStore;
+pub use store::{policy_from_row, rollup_from_row, FlussStore, FollowFrom, OwnPolicyWrites};
 
 /// A Fluss error: the cluster, what was being done, and the cause.
 #[derive(Debug, thiserror::Error)]
@@ -34,7 +37,8 @@ pub struct FlussError {
 pub enum Value {
     Int(i64),
     Real(f64),
-    Text(String),
+    /// Shared text: names repeat on every row, so rows share them.
+    Text(std::sync::Arc<str>),
     Null,
 }
 
@@ -44,7 +48,7 @@ impl Value {
         match self {
             Value::Int(v) => v.to_string(),
             Value::Real(v) => format!("{v:?}"),
-            Value::Text(s) => s.clone(),
+            Value::Text(s) => s.to_string(),
             Value::Null => String::new(),
         }
     }
@@ -64,6 +68,16 @@ pub struct FlussClient {
     conn: FlussConnection,
     bootstrap: String,
     database: String,
+    /// One writer per table, created on first use.
+    writers: HashMap<&'static str, Writer>,
+    /// Rows sent and not yet acknowledged, with their table.
+    in_flight: Vec<(&'static str, WriteResultFuture)>,
+    write_timeout: Duration,
+}
+
+enum Writer {
+    Append(AppendWriter),
+    Upsert(UpsertWriter),
 }
 
 impl FlussClient {
@@ -86,7 +100,15 @@ impl FlussClient {
             .block_on(async { tokio::time::timeout(timeout, FlussConnection::new(config)).await })
             .map_err(|_| err("connecting", Box::new(Msg(format!("no answer within {timeout:?}")))))?
             .map_err(|e| err("connecting", Box::new(e)))?;
-        let c = Self { rt, conn, bootstrap: bootstrap.to_string(), database: database.to_string() };
+        let c = Self {
+            rt,
+            conn,
+            bootstrap: bootstrap.to_string(),
+            database: database.to_string(),
+            writers: HashMap::new(),
+            in_flight: Vec::new(),
+            write_timeout: Duration::from_secs(120),
+        };
         // A real round trip: the cluster must list its servers.
         let nodes = c.server_nodes()?;
         if nodes.is_empty() {
@@ -147,13 +169,13 @@ impl FlussClient {
         self.rt.block_on(admin.list_tables(&self.database)).map_err(|e| self.err("listing tables", e))
     }
 
-    fn generic(t: &TableSchema, row: &[Value]) -> GenericRow<'static> {
+    fn generic<'a>(t: &TableSchema, row: &'a [Value]) -> GenericRow<'a> {
         let mut g = GenericRow::new(t.columns.len());
         for (i, v) in row.iter().enumerate() {
             match v {
                 Value::Int(x) => g.set_field(i, *x),
                 Value::Real(x) => g.set_field(i, *x),
-                Value::Text(s) => g.set_field(i, s.clone()),
+                Value::Text(s) => g.set_field(i, &**s),
                 Value::Null => g.set_field(i, None::<&()>),
             }
         }
@@ -170,7 +192,7 @@ impl FlussClient {
             out.push(match col {
                 Col::Int => Value::Int(r.get_long(i)?),
                 Col::Real => Value::Real(r.get_double(i)?),
-                Col::Text => Value::Text(r.get_string(i)?.to_string()),
+                Col::Text => Value::Text(r.get_string(i)?.into()),
             });
         }
         Ok(out)
@@ -180,40 +202,176 @@ impl FlussClient {
         schema(table).ok_or_else(|| self.err("table", Msg(format!("unknown table `{table}`"))))
     }
 
-    /// Appends rows to a log table and waits until they are acknowledged.
-    pub fn append(&self, table: &str, rows: &[Row]) -> Result<(), FlussError> {
+    /// Queues rows for a log table (appends) or a primary-key table (upserts,
+    /// or deletes by key when `delete`). Nothing is acknowledged until
+    /// [`FlussClient::flush`]; writers are created once per table and kept.
+    pub fn queue(&mut self, table: &str, rows: &[Row], delete: bool) -> Result<(), FlussError> {
         let t = self.table_schema(table)?;
-        self.rt
-            .block_on(async {
-                let tbl = self.conn.get_table(&self.path(table)).await?;
-                let w = tbl.new_append()?.create_writer()?;
-                for r in rows {
-                    w.append(&Self::generic(t, r))?;
+        if !self.writers.contains_key(t.name) {
+            let path = self.path(t.name);
+            let w = self
+                .rt
+                .block_on(async {
+                    let tbl = self.conn.get_table(&path).await?;
+                    Ok::<_, fluss::error::Error>(if t.is_kv() {
+                        Writer::Upsert(tbl.new_upsert()?.create_writer()?)
+                    } else {
+                        Writer::Append(tbl.new_append()?.create_writer()?)
+                    })
+                })
+                .map_err(|e| self.err(&format!("opening a writer for {table}"), e))?;
+            self.writers.insert(t.name, w);
+        }
+        let w = &self.writers[t.name];
+        let what = if delete { "deleting from" } else { "writing" };
+        for r in rows {
+            let g = Self::generic(t, r);
+            let f = match (w, delete) {
+                (Writer::Append(w), false) => w.append(&g),
+                (Writer::Upsert(w), false) => w.upsert(&g),
+                (Writer::Upsert(w), true) => w.delete(&g),
+                (Writer::Append(_), true) => {
+                    return Err(self.err(&format!("{what} {table}"), Msg("a log table has no deletes".into())))
                 }
-                w.flush().await
+            }
+            .map_err(|e| self.err(&format!("{what} {table}"), e))?;
+            self.in_flight.push((t.name, f));
+        }
+        Ok(())
+    }
+
+    /// Sends everything queued and waits until every row is acknowledged
+    /// (acks = all, idempotent writer: retries cannot duplicate a row), or
+    /// fails once [`FlussClient::attempt_timeout`] has passed without it.
+    pub fn flush(&mut self) -> Result<(), FlussError> {
+        let pending = std::mem::take(&mut self.in_flight);
+        let Some(w) = self.writers.values().next() else { return Ok(()) };
+        let timeout = self.attempt_timeout();
+        let mut failed: Option<(&str, fluss::error::Error)> = None;
+        let res = self.rt.block_on(async {
+            tokio::time::timeout(timeout, async {
+                let flushed = match w {
+                    Writer::Append(w) => w.flush().await,
+                    Writer::Upsert(w) => w.flush().await,
+                };
+                if let Err(e) = flushed {
+                    failed = Some(("flushing", e));
+                    return;
+                }
+                for (table, f) in pending {
+                    if let Err(e) = f.await {
+                        failed = Some((table, e));
+                        return;
+                    }
+                }
             })
-            .map_err(|e| self.err(&format!("appending to {table}"), e))
+            .await
+        });
+        if res.is_err() {
+            return Err(self.err(
+                "writing",
+                Msg(format!("no acknowledgement within {timeout:?} (is the cluster reachable? a tablet server down?)")),
+            ));
+        }
+        match failed {
+            Some((table, e)) => Err(self.err(&format!("writing {table}"), e)),
+            None => Ok(()),
+        }
+    }
+
+    /// The write timeout (see [`FlussClient::set_write_timeout`]).
+    pub fn write_timeout(&self) -> Duration {
+        self.write_timeout
+    }
+
+    /// How long one attempt waits (at most 10 s, so a caller retrying on a
+    /// fresh connection — fresh metadata, e.g. a new bucket leader — gets
+    /// several attempts within the write timeout).
+    pub fn attempt_timeout(&self) -> Duration {
+        self.write_timeout.min(Duration::from_secs(10))
+    }
+
+    /// Drops the connection and its writers (anything unacknowledged is
+    /// abandoned) and connects again: a new writer id, fresh metadata.
+    pub fn reconnect(&mut self) -> Result<(), FlussError> {
+        self.in_flight.clear();
+        self.writers.clear();
+        let config = Config { bootstrap_servers: self.bootstrap.clone(), ..Default::default() };
+        let conn = self
+            .rt
+            .block_on(async { tokio::time::timeout(Duration::from_secs(10), FlussConnection::new(config)).await })
+            .map_err(|_| self.err("reconnecting", Msg("no answer within 10s".into())))?
+            .map_err(|e| self.err("reconnecting", e))?;
+        // Stop the old writer for good: its batches must not land after the
+        // caller has read what did land.
+        let old = std::mem::replace(&mut self.conn, conn);
+        let _ = self.rt.block_on(old.close(Duration::ZERO));
+        Ok(())
+    }
+
+    /// How long [`FlussClient::flush`] waits for acknowledgements (default
+    /// two minutes: long enough to ride through a tablet server restart).
+    pub fn set_write_timeout(&mut self, timeout: Duration) {
+        self.write_timeout = timeout;
+    }
+
+    /// Appends rows to a log table and waits until they are acknowledged.
+    pub fn append(&mut self, table: &str, rows: &[Row]) -> Result<(), FlussError> {
+        self.queue(table, rows, false)?;
+        self.flush()
     }
 
     /// Upserts rows (`delete` = false) or deletes them by key (`delete` =
     /// true) in a primary-key table, and waits until acknowledged.
-    pub fn upsert(&self, table: &str, rows: &[Row], delete: bool) -> Result<(), FlussError> {
-        let t = self.table_schema(table)?;
-        self.rt
-            .block_on(async {
-                let tbl = self.conn.get_table(&self.path(table)).await?;
-                let w = tbl.new_upsert()?.create_writer()?;
-                for r in rows {
-                    let g = Self::generic(t, r);
-                    if delete {
-                        w.delete(&g)?;
-                    } else {
-                        w.upsert(&g)?;
-                    }
+    pub fn upsert(&mut self, table: &str, rows: &[Row], delete: bool) -> Result<(), FlussError> {
+        self.queue(table, rows, delete)?;
+        self.flush()
+    }
+
+    /// Like [`FlussClient::end_offset`], retried every half second while the
+    /// bucket's tablet server is away, until the write timeout has passed.
+    pub fn end_offset_retrying(&self, table: &str) -> Result<i64, FlussError> {
+        let start = Instant::now();
+        loop {
+            match self.end_offset(table) {
+                Ok(v) => return Ok(v),
+                Err(e) if start.elapsed() >= self.write_timeout => {
+                    return Err(self.err(
+                        &format!("listing offsets of {table}"),
+                        Msg(format!("no acknowledgement within {:?} (last error: {e})", self.write_timeout)),
+                    ))
                 }
-                w.flush().await
+                Err(_) => std::thread::sleep(Duration::from_millis(500)),
+            }
+        }
+    }
+
+    /// The next offset of a log table's (or a changelog's) single bucket: where
+    /// the next appended record will land.
+    pub fn end_offset(&self, table: &str) -> Result<i64, FlussError> {
+        let admin = self.conn.get_admin().map_err(|e| self.err("admin", e))?;
+        let path = self.path(table);
+        let offsets = self
+            .rt
+            .block_on(async {
+                tokio::time::timeout(self.attempt_timeout(), admin.list_offsets(&path, &[0], OffsetSpec::Latest)).await
             })
-            .map_err(|e| self.err(&format!("writing {table}"), e))
+            .map_err(|_| {
+                self.err(
+                    &format!("listing offsets of {table}"),
+                    Msg(format!("no acknowledgement within {:?}", self.attempt_timeout())),
+                )
+            })?
+            .map_err(|e| self.err(&format!("listing offsets of {table}"), e))?;
+        offsets
+            .get(&0)
+            .copied()
+            .ok_or_else(|| self.err(&format!("listing offsets of {table}"), Msg("no bucket 0".into())))
+    }
+
+    /// The rows of a log table from offset `from` up to (not including) `to`.
+    pub fn read_range(&self, table: &str, from: i64, to: i64) -> Result<Vec<Row>, FlussError> {
+        Ok(self.read_changes(table, from, to)?.into_iter().map(|(_, r)| r).collect())
     }
 
     /// Looks a primary-key row up by its key cells.
@@ -228,7 +386,7 @@ impl FlussClient {
                     match v {
                         Value::Int(x) => k.set_field(i, *x),
                         Value::Real(x) => k.set_field(i, *x),
-                        Value::Text(s) => k.set_field(i, s.clone()),
+                        Value::Text(s) => k.set_field(i, &**s),
                         Value::Null => k.set_field(i, None::<&()>),
                     }
                 }
@@ -241,30 +399,73 @@ impl FlussClient {
             .map_err(|e: fluss::error::Error| self.err(&format!("looking up {table}"), e))
     }
 
-    /// Reads a log table (or a primary-key table's changelog) from the start,
-    /// until no record came for `quiet`. Rows come with their change type
-    /// (`+A` append, `+I`, `-U`, `+U`, `-D`).
-    pub fn scan(&self, table: &str, quiet: Duration) -> Result<Vec<(String, Row)>, FlussError> {
+    /// Follows a log table or a primary-key table's changelog from offset
+    /// `from` (of its single bucket), calling `on_change(kind, row)` for each
+    /// record in order (`kind` as in [`FlussClient::scan`]), until `stop` is
+    /// set or `on_change` returns false. Polls every `poll`.
+    pub fn follow(
+        &self,
+        table: &str,
+        from: i64,
+        poll: Duration,
+        stop: &std::sync::atomic::AtomicBool,
+        mut on_change: impl FnMut(&str, Row) -> bool,
+    ) -> Result<(), FlussError> {
         let t = self.table_schema(table)?;
         self.rt
             .block_on(async {
                 let tbl = self.conn.get_table(&self.path(table)).await?;
                 let s = tbl.new_scan().create_log_scanner()?;
-                s.subscribe(0, EARLIEST_OFFSET).await?;
-                let mut out = Vec::new();
-                let mut last = Instant::now();
-                while last.elapsed() < quiet {
-                    let recs = s.poll(Duration::from_millis(200)).await?;
-                    if !recs.is_empty() {
-                        last = Instant::now();
-                    }
-                    for r in recs {
+                s.subscribe(0, from).await?;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    for r in s.poll(poll).await? {
                         let kind = format!("{:?}", r.change_type());
-                        out.push((kind, Self::read(t, r.row())?));
+                        if !on_change(&kind, Self::read(t, r.row())?) {
+                            return Ok(());
+                        }
+                    }
+                }
+                Ok(())
+            })
+            .map_err(|e: fluss::error::Error| self.err(&format!("following {table}"), e))
+    }
+
+    /// Reads a log table (or a primary-key table's changelog) from the start
+    /// through the end it has when called. Rows come with their change type
+    /// (`AppendOnly`, `Insert`, `UpdateBefore`, `UpdateAfter`, `Delete`).
+    pub fn scan(&self, table: &str) -> Result<Vec<(String, Row)>, FlussError> {
+        let end = self.end_offset(table)?;
+        self.read_changes(table, EARLIEST_OFFSET, end)
+    }
+
+    /// The records of a log table or changelog from offset `from` (or
+    /// `EARLIEST_OFFSET`) up to, not including, `to`, with their change type.
+    fn read_changes(&self, table: &str, from: i64, to: i64) -> Result<Vec<(String, Row)>, FlussError> {
+        let t = self.table_schema(table)?;
+        if to <= 0 || (from >= 0 && from >= to) {
+            return Ok(Vec::new());
+        }
+        let timeout = self.write_timeout;
+        self.rt
+            .block_on(async {
+                let tbl = self.conn.get_table(&self.path(table)).await?;
+                let s = tbl.new_scan().create_log_scanner()?;
+                s.subscribe(0, from).await?;
+                let mut out = Vec::with_capacity((to - from.max(0)).min(1 << 20) as usize);
+                let start = Instant::now();
+                'poll: while start.elapsed() < timeout {
+                    for r in s.poll(Duration::from_millis(200)).await? {
+                        if r.offset() >= to {
+                            break 'poll;
+                        }
+                        out.push((format!("{:?}", r.change_type()), Self::read(t, r.row())?));
+                        if r.offset() + 1 >= to {
+                            break 'poll;
+                        }
                     }
                 }
                 Ok(out)
             })
-            .map_err(|e: fluss::error::Error| self.err(&format!("scanning {table}"), e))
+            .map_err(|e: fluss::error::Error| self.err(&format!("reading {table} from offset {from}"), e))
     }
 }

@@ -36,7 +36,7 @@ impl TableSchema {
 
 use Col::*;
 
-/// Every table, in `store dump` order.
+/// Every table: the engine's tables in `store dump` order, then Fluss's own.
 pub const SCHEMAS: &[TableSchema] = &[
     TableSchema {
         name: "open_positions_rollup",
@@ -180,6 +180,13 @@ pub const SCHEMAS: &[TableSchema] = &[
         primary_key: &[],
     },
     TableSchema { name: "symbol_marks", columns: &[("symbol", Text), ("price", Real)], primary_key: &["symbol"] },
+    // Fluss only: the commit in progress (see `FlussStore`), so a restart
+    // after a crash mid-commit skips the log rows that already landed.
+    TableSchema {
+        name: "engine_pending",
+        columns: &[("engine_id", Int), ("through", Int), ("log_offsets", Text)],
+        primary_key: &["engine_id"],
+    },
 ];
 
 /// The schema of `name`.

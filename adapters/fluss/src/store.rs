@@ -2,19 +2,24 @@
 //! [`Store`] trait as SQLite, with the same rows (so `store dump` gives the
 //! same CSV from both). Cold path: the persistence thread calls it.
 //!
-//! Each commit writes the batch's log rows (appends), then its final
-//! primary-key rows (upserts, deletes), then the checkpoint row, and waits
-//! for every write to be acknowledged before returning. Order state and
-//! account policies the commits update are kept in memory (only orders
-//! still open), so no commit reads back from the cluster.
+//! Each commit (1) records in `engine_pending` where its log rows will
+//! start in each log table, (2) sends its log rows (appends) and its final
+//! primary-key rows (upserts, deletes) together, (3) writes the checkpoint
+//! row, waiting for every write to be acknowledged (acks = all, idempotent
+//! writer) before the next step. Order state and account policies the
+//! commits update are kept in memory (only orders still open), so no commit
+//! reads back from the cluster.
 //!
-//! Not yet exactly-once across a crash between a commit's log appends and
-//! its checkpoint: a restart re-applies that batch, and its log rows would
-//! appear twice (primary-key tables converge). Deduplicating on restart is
-//! the next slice.
+//! Exactly once across a crash: if the engine dies after (1), some of the
+//! commit's log rows may have landed without its checkpoint. On restart the
+//! store reads them back (from the recorded offsets to the log's end) and the
+//! replayed inputs skip exactly those rows; primary-key rows simply converge.
+//! A cluster that stops acknowledging for the write timeout is an error that
+//! stops the engine with its state intact up to the last checkpoint.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tradeengine_adapters::store::{CommitBatch, Names, PortfolioRow, RestartState, Store, StoreError, TABLES};
@@ -26,6 +31,8 @@ use crate::{schema, FlussClient, Row, Value};
 pub struct FlussStore {
     client: FlussClient,
     names: Names,
+    /// Account and symbol names as shared text (rows share them).
+    txt: NameText,
     account_ids: HashMap<String, u32>,
     symbol_ids: HashMap<String, u32>,
     engine_id: u32,
@@ -34,10 +41,70 @@ pub struct FlussStore {
     /// Account policy rows, by account name.
     policies: BTreeMap<String, Row>,
     kill_switch: bool,
+    /// Log rows that landed before a crash cut their commit short.
+    landed: Option<Landed>,
+    /// Per log table, the offset this engine's acknowledged rows reach: a
+    /// log that ends before it lost acknowledged rows.
+    log_ends: HashMap<&'static str, i64>,
+    /// Accounts this engine owns (scale-out); `None`: all of them.
+    owned: Option<Vec<bool>>,
+    /// The last `account_policy` row this engine wrote, by account, so the
+    /// changelog follower recognises its own writes.
+    own_policy_writes: OwnPolicyWrites,
+    /// Changelog offsets at open, before any state was read: a follower
+    /// starting there misses no change made after the start-up state.
+    follow_from: FollowFrom,
+}
+
+/// The last `account_policy` row an engine wrote, by account name (shared
+/// between its store and its changelog follower; cold threads only).
+pub type OwnPolicyWrites = Arc<Mutex<HashMap<String, Row>>>;
+
+/// Where a changelog follower starts: the `open_positions_rollup` and
+/// `account_policy` offsets.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FollowFrom {
+    pub rollups: i64,
+    pub policies: i64,
+}
+
+/// The log rows an interrupted commit already wrote (read back from the
+/// offsets its `engine_pending` marker recorded to the log's end), so the
+/// same inputs replayed after the restart do not write them twice.
+#[derive(Debug, Default)]
+struct Landed {
+    /// The interrupted commit's last input: once a commit passes it, nothing
+    /// more can match.
+    through: u64,
+    /// Per log table, each landed row's cells (as text) with its count.
+    rows: HashMap<&'static str, HashMap<String, usize>>,
+}
+
+impl Landed {
+    fn key(row: &Row) -> String {
+        row.iter().map(Value::to_csv).collect::<Vec<_>>().join("\u{1f}")
+    }
+
+    /// Drops from `rows` those already landed (each landed row once).
+    fn skip_landed(&mut self, table: &str, rows: &mut Vec<Row>) {
+        let Some(seen) = self.rows.get_mut(table) else { return };
+        rows.retain(|r| match seen.get_mut(&Self::key(r)) {
+            Some(n) if *n > 0 => {
+                *n -= 1;
+                false
+            }
+            _ => true,
+        });
+    }
+
+    /// How many landed rows are still waiting for their replayed twin.
+    fn waiting(&self) -> usize {
+        self.rows.values().flat_map(|m| m.values()).sum()
+    }
 }
 
 fn t(s: &str) -> Value {
-    Value::Text(s.to_string())
+    Value::Text(s.into())
 }
 fn i(v: u64) -> Value {
     Value::Int(v as i64)
@@ -50,6 +117,52 @@ fn side(v: u8) -> &'static str {
 }
 fn state(v: u8) -> &'static str {
     OrderState::from_u8(v).map_or("?", OrderState::name)
+}
+
+/// Names as shared text, by id.
+#[derive(Debug, Default)]
+struct NameText {
+    accounts: Vec<Arc<str>>,
+    symbols: Vec<Arc<str>>,
+}
+
+impl NameText {
+    fn new(names: &Names) -> Self {
+        Self {
+            accounts: names.accounts.iter().map(|n| Arc::from(n.as_str())).collect(),
+            symbols: names.symbols.iter().map(|n| Arc::from(n.as_str())).collect(),
+        }
+    }
+    fn account(&self, id: u32) -> Value {
+        self.accounts.get(id as usize).map_or_else(|| t("?"), |n| Value::Text(n.clone()))
+    }
+    fn symbol(&self, id: u32) -> Value {
+        self.symbols.get(id as usize).map_or_else(|| t("?"), |n| Value::Text(n.clone()))
+    }
+}
+
+/// A fixed word (side, state, outcome) as shared text, made once per word.
+fn word(w: &'static str) -> Value {
+    thread_local! {
+        static WORDS: std::cell::RefCell<HashMap<&'static str, Arc<str>>> = Default::default();
+    }
+    WORDS.with(|m| Value::Text(m.borrow_mut().entry(w).or_insert_with(|| Arc::from(w)).clone()))
+}
+
+/// Fails loudly if log `table` ends at `end`, before `known` (where rows the
+/// cluster acknowledged reach): the cluster lost them, e.g. a tablet server
+/// restarted without a replica and truncated its log to its last checkpoint.
+fn check_not_lost(table: &str, known: i64, end: i64) -> Result<(), StoreError> {
+    if end < known {
+        return Err(StoreError::Invalid {
+            store: "fluss",
+            what: format!(
+                "the cluster lost acknowledged rows of {table}: its log ends at offset {end}, rows reached {known} \
+                 (a tablet server restarted without an in-sync replica; run Fluss with replication factor 2 or more)"
+            ),
+        });
+    }
+    Ok(())
 }
 
 fn backend(what: &str, e: crate::FlussError) -> StoreError {
@@ -66,6 +179,7 @@ impl FlussStore {
         let index = |v: &[String]| v.iter().enumerate().map(|(k, n)| (n.clone(), k as u32)).collect::<HashMap<_, _>>();
         let mut s = Self {
             account_ids: index(&names.accounts),
+            txt: NameText::new(&names),
             symbol_ids: index(&names.symbols),
             client,
             names,
@@ -73,24 +187,97 @@ impl FlussStore {
             open_orders: HashMap::new(),
             policies: BTreeMap::new(),
             kill_switch: false,
+            landed: None,
+            log_ends: HashMap::new(),
+            owned: None,
+            own_policy_writes: OwnPolicyWrites::default(),
+            follow_from: FollowFrom::default(),
+        };
+        s.follow_from = FollowFrom {
+            rollups: s.client.end_offset("open_positions_rollup").map_err(|e| backend("reading offsets", e))?,
+            policies: s.client.end_offset("account_policy").map_err(|e| backend("reading offsets", e))?,
         };
         for (_, row) in s.fold("account_policy")? {
             if let Value::Text(a) = &row[0] {
-                s.policies.insert(a.clone(), row);
+                s.policies.insert(a.to_string(), row);
             }
         }
         for (_, row) in s.fold("orders")? {
             if let (Value::Int(id), Value::Text(st)) = (&row[0], &row[4]) {
-                let terminal = OrderState::ALL.iter().any(|o| o.name() == st && o.is_terminal());
+                let terminal = OrderState::ALL.iter().any(|o| o.name() == &**st && o.is_terminal());
                 if !terminal {
                     s.open_orders.insert(*id as u64, row);
                 }
             }
         }
+        let mut through = -1;
         if let Some(cp) = s.checkpoint_row()? {
             s.kill_switch = cp[3] == Value::Int(1);
+            through = int(&cp[1]);
         }
+        s.landed = s.interrupted_commit(through)?;
         Ok(s)
+    }
+
+    /// The log rows of a commit that started after checkpoint `through` and
+    /// never finished (the engine died between its log appends and its
+    /// checkpoint), if there was one.
+    fn interrupted_commit(&self, through: i64) -> Result<Option<Landed>, StoreError> {
+        let Some(marker) = self
+            .client
+            .lookup("engine_pending", &[Value::Int(self.engine_id as i64)])
+            .map_err(|e| backend("reading engine_pending", e))?
+        else {
+            return Ok(None);
+        };
+        if int(&marker[1]) <= through {
+            return Ok(None);
+        }
+        let mut landed = Landed { through: int(&marker[1]) as u64, ..Default::default() };
+        let Value::Text(offsets) = &marker[2] else { return Ok(None) };
+        for part in offsets.split(';') {
+            let bad =
+                || StoreError::Invalid { store: "fluss", what: format!("engine_pending: bad log offset `{part}`") };
+            let (table, at) = part.split_once('=').ok_or_else(bad)?;
+            let at: i64 = at.parse().map_err(|_| bad())?;
+            let sch = schema::schema(table).filter(|t| !t.is_kv()).ok_or_else(bad)?;
+            let end = self.client.end_offset(table).map_err(|e| backend("reading log offsets", e))?;
+            let rows = self.client.read_range(table, at, end).map_err(|e| backend(&format!("reading {table}"), e))?;
+            let seen = landed.rows.entry(sch.name).or_default();
+            for r in &rows {
+                *seen.entry(Landed::key(r)).or_default() += 1;
+            }
+        }
+        if landed.waiting() == 0 {
+            return Ok(None);
+        }
+        eprintln!(
+            "fluss: the commit through input {} was cut short; {} of its log rows landed and will not be written again",
+            landed.through,
+            landed.waiting()
+        );
+        Ok(Some(landed))
+    }
+
+    /// Gives this engine its slice of the accounts (scale-out): portfolio and
+    /// P&L rows of other engines' accounts are theirs to write.
+    pub fn set_owned_accounts(&mut self, owned: Vec<bool>) {
+        self.owned = Some(owned);
+    }
+
+    /// The rows of `account_policy` this store wrote (for the follower).
+    pub fn own_policy_writes(&self) -> OwnPolicyWrites {
+        self.own_policy_writes.clone()
+    }
+
+    /// Where a changelog follower should start (offsets taken at open).
+    pub fn follow_from(&self) -> FollowFrom {
+        self.follow_from
+    }
+
+    /// How long a commit waits for acknowledgements before it fails.
+    pub fn set_write_timeout(&mut self, timeout: Duration) {
+        self.client.set_write_timeout(timeout);
     }
 
     /// The current rows of a primary-key table (its changelog folded), by key.
@@ -99,9 +286,7 @@ impl FlussStore {
             .ok_or_else(|| StoreError::Invalid { store: "fluss", what: format!("unknown table `{table}`") })?;
         let keys: Vec<usize> = sch.primary_key.iter().filter_map(|k| sch.index(k)).collect();
         let mut out = BTreeMap::new();
-        for (kind, row) in
-            self.client.scan(table, Duration::from_millis(800)).map_err(|e| backend(&format!("reading {table}"), e))?
-        {
+        for (kind, row) in self.client.scan(table).map_err(|e| backend(&format!("reading {table}"), e))? {
             let key: Vec<String> = keys.iter().map(|&k| row[k].to_csv()).collect();
             match kind.as_str() {
                 "Delete" => {
@@ -116,6 +301,84 @@ impl FlussStore {
         Ok(out)
     }
 
+    /// One attempt at writing a commit: (1) the marker with where its log
+    /// rows start (first attempt only: `offsets` keeps them), (2) logs and
+    /// state rows in one flush — on a retry, minus the log rows that landed
+    /// since the marker —, (3) the checkpoint.
+    fn write_commit(
+        &mut self,
+        logs: &[(&'static str, Vec<Row>)],
+        states: &[(&'static str, Vec<Row>, bool)],
+        offsets: &mut Option<Vec<(&'static str, i64)>>,
+        b: &CommitBatch<'_>,
+    ) -> Result<(), StoreError> {
+        fn w<T>(what: &str, res: Result<T, crate::FlussError>) -> Result<T, StoreError> {
+            res.map_err(|e| backend(what, e))
+        }
+        let c = &mut self.client;
+        let retry_rows: Option<Vec<Vec<Row>>> = match offsets {
+            None => {
+                let mut at = Vec::new();
+                for (table, rows) in logs {
+                    if !rows.is_empty() {
+                        let end = w("reading log offsets", c.end_offset_retrying(table))?;
+                        check_not_lost(table, self.log_ends.get(table).copied().unwrap_or(0), end)?;
+                        at.push((*table, end));
+                    }
+                }
+                if !at.is_empty() {
+                    let text: Vec<String> = at.iter().map(|(t, o)| format!("{t}={o}")).collect();
+                    let marker = vec![i(self.engine_id as u64), i(b.through), t(&text.join(";"))];
+                    w("writing engine_pending", c.upsert("engine_pending", &[marker], false))?;
+                }
+                *offsets = Some(at);
+                None
+            }
+            Some(at) => {
+                let mut landed = Landed { through: b.through, ..Default::default() };
+                for &(table, from) in at.iter() {
+                    let end = w("reading log offsets", c.end_offset(table))?;
+                    check_not_lost(table, self.log_ends.get(table).copied().unwrap_or(0).max(from), end)?;
+                    let seen = landed.rows.entry(table).or_default();
+                    for r in w(&format!("reading {table}"), c.read_range(table, from, end))? {
+                        *seen.entry(Landed::key(&r)).or_default() += 1;
+                    }
+                }
+                Some(
+                    logs.iter()
+                        .map(|(table, rows)| {
+                            let mut rows = rows.clone();
+                            landed.skip_landed(table, &mut rows);
+                            rows
+                        })
+                        .collect(),
+                )
+            }
+        };
+        for (k, (table, rows)) in logs.iter().enumerate() {
+            let rows = retry_rows.as_ref().map_or(rows, |r| &r[k]);
+            if !rows.is_empty() {
+                w(&format!("appending to {table}"), c.queue(table, rows, false))?;
+            }
+        }
+        for (table, rows, delete) in states {
+            if !rows.is_empty() {
+                w(&format!("writing {table}"), c.queue(table, rows, *delete))?;
+            }
+        }
+        w("writing the batch", c.flush())?;
+        // Where each log ended at least, once this commit's rows were acknowledged.
+        for (k, (table, rows)) in logs.iter().enumerate() {
+            let rows = retry_rows.as_ref().map_or(rows, |r| &r[k]);
+            if let Some(&(_, from)) = offsets.as_ref().and_then(|o| o.iter().find(|(t, _)| t == table)) {
+                self.log_ends.insert(table, from + rows.len() as i64);
+            }
+        }
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+        let cp = vec![i(self.engine_id as u64), i(b.through), i(b.last_ts), i(self.kill_switch as u64), i(now)];
+        w("writing engine_checkpoint", c.upsert("engine_checkpoint", &[cp], false))
+    }
+
     fn checkpoint_row(&self) -> Result<Option<Row>, StoreError> {
         self.client
             .lookup("engine_checkpoint", &[Value::Int(self.engine_id as i64)])
@@ -124,7 +387,7 @@ impl FlussStore {
 
     fn policy_row(&self, p: &AccountPolicy, buys_blocked: bool) -> Row {
         vec![
-            t(self.names.account(p.account)),
+            self.txt.account(p.account),
             t(p.status().name()),
             i(p.kill as u64),
             i(buys_blocked as u64),
@@ -140,7 +403,7 @@ impl FlussStore {
 
     fn portfolio_row(&self, p: &PortfolioRow) -> Row {
         vec![
-            t(self.names.account(p.account)),
+            self.txt.account(p.account),
             r(p.initial_capital),
             r(p.cash),
             r(p.equity),
@@ -160,10 +423,51 @@ impl FlussStore {
 
     fn id_of(map: &HashMap<String, u32>, v: &Value) -> Option<u32> {
         match v {
-            Value::Text(s) => map.get(s).copied(),
+            Value::Text(s) => map.get(&**s).copied(),
             _ => None,
         }
     }
+}
+
+/// An `open_positions_rollup` row (account and symbol already interned as
+/// `a`, `s`) as the engine's rollup event.
+pub fn rollup_from_row(row: &Row, a: u32, s: u32, op: RollupOp) -> RollupChange {
+    RollupChange {
+        op: op as u8,
+        account: a,
+        symbol: s,
+        net_qty: real(&row[2]),
+        avg_price: real(&row[3]),
+        realized_pnl: real(&row[4]),
+        last_price: real(&row[5]),
+        engine: int(&row[6]) as u32,
+        seq: int(&row[7]) as u64,
+        ts_event: int(&row[8]) as u64,
+        ..Default::default()
+    }
+}
+
+/// An `account_policy` row (account interned as `a`) as the engine's policy
+/// event, and whether its BUYs are blocked.
+pub fn policy_from_row(row: &Row, a: u32) -> (AccountPolicy, bool) {
+    let status = match &row[1] {
+        Value::Text(s) if &**s == "ACTIVE" => AccountStatus::Active,
+        _ => AccountStatus::Blocked,
+    };
+    let p = AccountPolicy {
+        account: a,
+        status: status as u8,
+        kill: int(&row[2]) as u8,
+        max_open_symbols: int(&row[4]) as u32,
+        max_open_orders: int(&row[5]) as u32,
+        initial_capital: real(&row[6]),
+        max_order_qty: real(&row[7]),
+        max_order_notional: real(&row[8]),
+        max_capital_usage: real(&row[9]),
+        seq: int(&row[10]) as u64,
+        ..Default::default()
+    };
+    (p, int(&row[3]) == 1)
 }
 
 fn real(v: &Value) -> f64 {
@@ -186,17 +490,22 @@ impl Store for FlussStore {
     }
 
     fn init_policies(&mut self, policies: &[AccountPolicy]) -> Result<(), StoreError> {
-        let rows: Vec<Row> = policies.iter().map(|p| self.policy_row(p, false)).collect();
+        // Each engine writes the policies of its own accounts.
+        let owned = |a: u32| self.owned.as_ref().is_none_or(|o| o.get(a as usize).copied().unwrap_or(false));
+        let rows: Vec<Row> = policies.iter().filter(|p| owned(p.account)).map(|p| self.policy_row(p, false)).collect();
+        let mut own = self.own_policy_writes.lock().unwrap_or_else(|e| e.into_inner());
         for row in &rows {
             if let Value::Text(a) = &row[0] {
-                self.policies.insert(a.clone(), row.clone());
+                self.policies.insert(a.to_string(), row.clone());
+                own.insert(a.to_string(), row.clone());
             }
         }
+        drop(own);
         self.client.upsert("account_policy", &rows, false).map_err(|e| backend("writing account_policy", e))
     }
 
     fn commit(&mut self, b: &CommitBatch<'_>) -> Result<(), StoreError> {
-        let names = &self.names;
+        let txt = &self.txt;
         let (mut signals, mut fills, mut risks) = (Vec::new(), Vec::new(), Vec::new());
         let mut orders: BTreeMap<u64, Row> = BTreeMap::new();
         let mut positions: BTreeMap<(u32, u32), Option<Row>> = BTreeMap::new();
@@ -209,11 +518,11 @@ impl Store for FlussStore {
                         i(x.seq),
                         i(x.ts_event),
                         i(x.strategy as u64),
-                        t(names.symbol(x.symbol)),
-                        t(side(x.side)),
-                        t(x.outcome().name()),
-                        t(x.route().name()),
-                        if x.has_account() { t(names.account(x.account)) } else { Value::Null },
+                        txt.symbol(x.symbol),
+                        word(side(x.side)),
+                        word(x.outcome().name()),
+                        word(x.route().name()),
+                        if x.has_account() { txt.account(x.account) } else { Value::Null },
                         if x.order_id != 0 { i(x.order_id) } else { Value::Null },
                         r(x.qty),
                         r(x.price),
@@ -221,10 +530,10 @@ impl Store for FlussStore {
                     if x.is_routed() {
                         let row = vec![
                             i(x.order_id),
-                            t(names.account(x.account)),
-                            t(names.symbol(x.symbol)),
-                            t(side(x.side)),
-                            t(OrderState::New.name()),
+                            txt.account(x.account),
+                            txt.symbol(x.symbol),
+                            word(side(x.side)),
+                            word(OrderState::New.name()),
                             r(x.qty),
                             r(x.price),
                             r(0.0),
@@ -241,13 +550,13 @@ impl Store for FlussStore {
                             i(f.seq),
                             i(f.ts_event),
                             i(f.order_id),
-                            t(names.account(f.account)),
-                            t(names.symbol(f.symbol)),
-                            t(side(f.side)),
+                            txt.account(f.account),
+                            txt.symbol(f.symbol),
+                            word(side(f.side)),
                             r(f.qty),
                             r(f.price),
                             r(f.cum_qty),
-                            t(state(f.order_state)),
+                            word(state(f.order_state)),
                         ]);
                         (f.order_id, f.order_state, f.cum_qty, f.ts_event)
                     } else if let Some(u) = ev.get::<OrderUpdate>() {
@@ -256,7 +565,7 @@ impl Store for FlussStore {
                         continue;
                     };
                     if let Some(row) = self.open_orders.get_mut(&id) {
-                        row[4] = t(state(st));
+                        row[4] = word(state(st));
                         row[7] = r(cum);
                         row[9] = i(ts);
                         orders.insert(id, row.clone());
@@ -267,10 +576,13 @@ impl Store for FlussStore {
                 }
                 Some(JournalKind::RollupChange) => {
                     let Some(x) = ev.get::<RollupChange>() else { continue };
+                    if x.engine != self.engine_id {
+                        continue; // read from the changelog: already in Fluss
+                    }
                     let row = match x.op() {
                         RollupOp::Upsert => Some(vec![
-                            t(names.account(x.account)),
-                            t(names.symbol(x.symbol)),
+                            txt.account(x.account),
+                            txt.symbol(x.symbol),
                             r(x.net_qty),
                             r(x.avg_price),
                             r(x.realized_pnl),
@@ -288,9 +600,9 @@ impl Store for FlussStore {
                     risks.push(vec![
                         i(x.seq),
                         i(x.ts_event),
-                        t(names.account(x.account)),
-                        t(names.symbol(x.symbol)),
-                        t(side(x.side)),
+                        txt.account(x.account),
+                        txt.symbol(x.symbol),
+                        word(side(x.side)),
                         t(Outcome::from_u8(x.rule).map_or("?", Outcome::name)),
                         r(x.value),
                         r(x.limit),
@@ -299,7 +611,7 @@ impl Store for FlussStore {
                 }
                 Some(JournalKind::Policy) => {
                     let Some(p) = ev.get::<AccountPolicy>() else { continue };
-                    let name = names.account(p.account).to_string();
+                    let name = self.names.account(p.account).to_string();
                     let blocked = self.policies.get(&name).is_some_and(|row| row[3] == Value::Int(1));
                     let row = self.policy_row(p, blocked);
                     self.policies.insert(name.clone(), row);
@@ -307,7 +619,7 @@ impl Store for FlussStore {
                 }
                 Some(JournalKind::Control) => {
                     let Some(c) = ev.get::<Control>() else { continue };
-                    let name = names.account(c.account).to_string();
+                    let name = self.names.account(c.account).to_string();
                     let set = |row: &mut Row, col: usize, v: Value| row[col] = v;
                     match c.op() {
                         Some(ControlOp::KillAll) => self.kill_switch = true,
@@ -335,13 +647,15 @@ impl Store for FlussStore {
                 None => {}
             }
         }
+        let owned = |a: u32| self.owned.as_ref().is_none_or(|o| o.get(a as usize).copied().unwrap_or(false));
         let pnl: Vec<Row> = b
             .pnl
             .iter()
+            .filter(|p| owned(p.account))
             .map(|p| {
                 vec![
                     i(p.ts_event),
-                    t(names.account(p.account)),
+                    txt.account(p.account),
                     r(p.cash),
                     r(p.equity),
                     r(p.realized_pnl),
@@ -350,54 +664,80 @@ impl Store for FlussStore {
                 ]
             })
             .collect();
-        let portfolio: Vec<Row> = b.portfolio.iter().map(|p| self.portfolio_row(p)).collect();
-        let marks: Vec<Row> = b.marks.iter().map(|&(s, p)| vec![t(self.names.symbol(s)), r(p)]).collect();
-        let c = &self.client;
-        let w = |what: &str, res: Result<(), crate::FlussError>| res.map_err(|e| backend(what, e));
-        // Logs first, then state, then the checkpoint.
-        for (table, rows) in
-            [("trade_signals", &signals), ("fills", &fills), ("risk_events", &risks), ("pnl_timeseries", &pnl)]
-        {
-            if !rows.is_empty() {
-                w(&format!("appending to {table}"), c.append(table, rows))?;
-            }
-        }
+        let portfolio: Vec<Row> =
+            b.portfolio.iter().filter(|p| owned(p.account)).map(|p| self.portfolio_row(p)).collect();
+        let marks: Vec<Row> = b.marks.iter().map(|&(s, p)| vec![self.txt.symbol(s), r(p)]).collect();
         let orders: Vec<Row> = orders.into_values().collect();
-        if !orders.is_empty() {
-            w("writing orders", c.upsert("orders", &orders, false))?;
-        }
         let (ups, dels): (Vec<_>, Vec<_>) = positions.into_iter().partition(|(_, row)| row.is_some());
         let ups: Vec<Row> = ups.into_iter().filter_map(|(_, row)| row).collect();
         let dels: Vec<Row> = dels
             .into_iter()
             .map(|((a, s), _)| {
                 let mut row = vec![Value::Null; 9];
-                row[0] = t(self.names.account(a));
-                row[1] = t(self.names.symbol(s));
+                row[0] = self.txt.account(a);
+                row[1] = self.txt.symbol(s);
                 row
             })
             .collect();
-        if !ups.is_empty() {
-            w("writing open_positions_rollup", c.upsert("open_positions_rollup", &ups, false))?;
-        }
-        if !dels.is_empty() {
-            w("deleting from open_positions_rollup", c.upsert("open_positions_rollup", &dels, true))?;
-        }
-        if !portfolio.is_empty() {
-            w("writing portfolio", c.upsert("portfolio", &portfolio, false))?;
-        }
-        if !marks.is_empty() {
-            w("writing symbol_marks", c.upsert("symbol_marks", &marks, false))?;
-        }
         policies_changed.sort();
         policies_changed.dedup();
-        let pol: Vec<Row> = policies_changed.iter().filter_map(|n| self.policies.get(n).cloned()).collect();
+        // Another engine's account policy is its owner's to write.
+        let pol: Vec<Row> = policies_changed
+            .iter()
+            .filter(|n| self.account_ids.get(n.as_str()).is_some_and(|&a| owned(a)))
+            .filter_map(|n| self.policies.get(n).cloned())
+            .collect();
         if !pol.is_empty() {
-            w("writing account_policy", c.upsert("account_policy", &pol, false))?;
+            let mut own = self.own_policy_writes.lock().unwrap_or_else(|e| e.into_inner());
+            for row in &pol {
+                own.insert(row[0].to_csv(), row.clone());
+            }
         }
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
-        let cp = vec![i(self.engine_id as u64), i(b.through), i(b.last_ts), i(self.kill_switch as u64), i(now)];
-        w("writing engine_checkpoint", c.upsert("engine_checkpoint", &[cp], false))
+        let mut logs = [("trade_signals", signals), ("fills", fills), ("risk_events", risks), ("pnl_timeseries", pnl)];
+        if let Some(d) = &mut self.landed {
+            for (table, rows) in &mut logs {
+                d.skip_landed(table, rows);
+            }
+            if b.through >= d.through {
+                self.landed = None;
+            }
+        }
+        let states = [
+            ("orders", orders, false),
+            ("open_positions_rollup", ups, false),
+            ("open_positions_rollup", dels, true),
+            ("portfolio", portfolio, false),
+            ("symbol_marks", marks, false),
+            ("account_policy", pol, false),
+        ];
+        // A failed attempt (a tablet server restarting, a lost connection) is
+        // retried on a fresh connection until the write timeout has passed;
+        // log rows an attempt already landed are not written again.
+        let started = std::time::Instant::now();
+        let mut offsets = None;
+        let mut attempt = 0;
+        loop {
+            match self.write_commit(&logs, &states, &mut offsets, b) {
+                Ok(()) => return Ok(()),
+                Err(e @ StoreError::Backend { .. }) if started.elapsed() < self.client.write_timeout() => {
+                    attempt += 1;
+                    eprintln!(
+                        "fluss: the commit through input {} failed (attempt {attempt}), retrying on a new connection: {e}",
+                        b.through
+                    );
+                    std::thread::sleep(Duration::from_millis(500));
+                    let _ = self.client.reconnect(); // if it fails, the next attempt says why
+                }
+                Err(StoreError::Backend { store, what, source }) if attempt > 0 => {
+                    return Err(StoreError::Backend {
+                        store,
+                        what: format!("{what} (gave up after {:.0?} and {} attempts)", started.elapsed(), attempt + 1),
+                        source,
+                    })
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     fn restart_state(&mut self) -> Result<RestartState, StoreError> {
@@ -408,27 +748,27 @@ impl Store for FlussStore {
             st.last_ts = int(&cp[2]) as u64;
             st.kill_switch = int(&cp[3]) == 1;
         }
+        // Without a checkpoint this engine has not finished a commit: rows it
+        // wrote belong to an unfinished one and are not a start state (the
+        // run starts over and rewrites them). Other engines' rows are.
+        let fresh = st.checkpoint.is_none();
+        let mine = |a: u32| self.owned.as_ref().is_none_or(|o| o.get(a as usize).copied().unwrap_or(false));
         for (_, row) in self.fold("open_positions_rollup")? {
-            let (Some(a), Some(s)) = (Self::id_of(&self.account_ids, &row[0]), Self::id_of(&self.symbol_ids, &row[1]))
+            let (Some(a), Some(sym)) =
+                (Self::id_of(&self.account_ids, &row[0]), Self::id_of(&self.symbol_ids, &row[1]))
             else {
                 continue;
             };
-            st.positions.push(RollupChange {
-                op: RollupOp::Upsert as u8,
-                account: a,
-                symbol: s,
-                net_qty: real(&row[2]),
-                avg_price: real(&row[3]),
-                realized_pnl: real(&row[4]),
-                last_price: real(&row[5]),
-                engine: int(&row[6]) as u32,
-                seq: int(&row[7]) as u64,
-                ts_event: int(&row[8]) as u64,
-                ..Default::default()
-            });
+            if fresh && int(&row[6]) == i64::from(self.engine_id) {
+                continue;
+            }
+            st.positions.push(rollup_from_row(&row, a, sym, RollupOp::Upsert));
         }
         for (_, row) in self.fold("portfolio")? {
             let Some(a) = Self::id_of(&self.account_ids, &row[0]) else { continue };
+            if fresh && mine(a) {
+                continue;
+            }
             st.portfolio.push(PortfolioRow {
                 account: a,
                 initial_capital: real(&row[1]),
@@ -447,33 +787,18 @@ impl Store for FlussStore {
                 ts_event: int(&row[14]) as u64,
             });
         }
-        for (_, row) in self.fold("symbol_marks")? {
+        for (_, row) in if fresh { BTreeMap::new() } else { self.fold("symbol_marks")? } {
             if let Some(s) = Self::id_of(&self.symbol_ids, &row[0]) {
                 st.marks.push((s, real(&row[1])));
             }
         }
         for row in self.policies.values() {
             let Some(a) = Self::id_of(&self.account_ids, &row[0]) else { continue };
-            let status = match &row[1] {
-                Value::Text(s) if s == "ACTIVE" => AccountStatus::Active,
-                _ => AccountStatus::Blocked,
-            };
-            if int(&row[3]) == 1 {
+            let (p, blocked) = policy_from_row(row, a);
+            if blocked {
                 st.buys_blocked.push(a);
             }
-            st.policies.push(AccountPolicy {
-                account: a,
-                status: status as u8,
-                kill: int(&row[2]) as u8,
-                max_open_symbols: int(&row[4]) as u32,
-                max_open_orders: int(&row[5]) as u32,
-                initial_capital: real(&row[6]),
-                max_order_qty: real(&row[7]),
-                max_order_notional: real(&row[8]),
-                max_capital_usage: real(&row[9]),
-                seq: int(&row[10]) as u64,
-                ..Default::default()
-            });
+            st.policies.push(p);
         }
         Ok(st)
     }
@@ -508,7 +833,7 @@ impl Store for FlussStore {
             rows
         } else {
             self.client
-                .scan(table, Duration::from_millis(800))
+                .scan(table)
                 .map_err(|e| backend(&format!("reading {table}"), e))?
                 .into_iter()
                 .map(|(_, r)| r)
@@ -525,5 +850,42 @@ impl Store for FlussStore {
             writeln!(out, "{}", cells.join(",")).map_err(io)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(seq: i64, acc: &str) -> Row {
+        vec![Value::Int(seq), t(acc), Value::Real(1.5), Value::Null]
+    }
+
+    #[test]
+    fn landed_rows_are_skipped_once_each_and_others_kept() {
+        let mut l = Landed { through: 10, ..Default::default() };
+        let seen = l.rows.entry("fills").or_default();
+        for r in [row(1, "A"), row(2, "B"), row(2, "B")] {
+            *seen.entry(Landed::key(&r)).or_default() += 1;
+        }
+        assert_eq!(l.waiting(), 3);
+        // The replayed commit: 1 and 2 twice landed, 3 did not; a third copy of 2 is new.
+        let mut rows = vec![row(1, "A"), row(2, "B"), row(2, "B"), row(2, "B"), row(3, "C")];
+        l.skip_landed("fills", &mut rows);
+        assert_eq!(rows, vec![row(2, "B"), row(3, "C")]);
+        assert_eq!(l.waiting(), 0);
+        // Another table is untouched.
+        let mut other = vec![row(1, "A")];
+        l.skip_landed("trade_signals", &mut other);
+        assert_eq!(other.len(), 1);
+    }
+
+    #[test]
+    fn a_log_ending_before_acknowledged_rows_is_a_loud_error() {
+        assert!(check_not_lost("fills", 100, 100).is_ok());
+        assert!(check_not_lost("fills", 100, 250).is_ok());
+        let e = check_not_lost("fills", 6783, 3983).unwrap_err().to_string();
+        assert!(e.contains("lost acknowledged rows of fills"), "{e}");
+        assert!(e.contains("ends at offset 3983, rows reached 6783"), "{e}");
     }
 }
