@@ -153,7 +153,19 @@ impl RunSpec {
 
     /// A source positioned at the first signal whose seq is at least `seq`.
     /// (A recording is not a signal source: its feeder replays every kind.)
+    /// With `[partition]` splitting the work between engines, only the
+    /// signals of this engine's symbols come out (their seqs unchanged).
     pub fn source_from(&self, seq: u64) -> Box<dyn SignalSource> {
+        let source = self.unpartitioned_source_from(seq);
+        let part = &self.cfg.partition;
+        if !part.is_split() {
+            return source;
+        }
+        let take = self.names.symbols.iter().map(|s| part.owns(s)).collect();
+        Box::new(PartitionedSource { inner: source, take, buf: Vec::with_capacity(4096) })
+    }
+
+    fn unpartitioned_source_from(&self, seq: u64) -> Box<dyn SignalSource> {
         match &self.source {
             SourceSpec::Workload(w) => {
                 let mut g = w.generator();
@@ -186,6 +198,30 @@ pub trait SignalSource: Send {
 }
 
 struct EmptySource;
+
+/// The signals of this engine's symbols (scale-out), in order.
+struct PartitionedSource {
+    inner: Box<dyn SignalSource>,
+    /// By symbol id: does this engine take its signals?
+    take: Vec<bool>,
+    buf: Vec<StrategySignal>,
+}
+
+impl SignalSource for PartitionedSource {
+    fn next_batch(&mut self, max: usize) -> &[StrategySignal] {
+        self.buf.clear();
+        let max = max.min(self.buf.capacity()).max(1);
+        while self.buf.is_empty() {
+            let batch = self.inner.next_batch(max);
+            if batch.is_empty() {
+                break;
+            }
+            let take = &self.take;
+            self.buf.extend(batch.iter().filter(|s| take.get(s.symbol as usize).copied().unwrap_or(true)));
+        }
+        &self.buf
+    }
+}
 
 impl SignalSource for EmptySource {
     fn next_batch(&mut self, _: usize) -> &[StrategySignal] {

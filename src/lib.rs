@@ -19,6 +19,8 @@ pub mod config;
 pub mod doctor;
 pub mod feed;
 pub mod feeder;
+#[cfg(feature = "fluss")]
+pub mod fluss;
 pub mod hot;
 pub mod latency;
 pub mod live;

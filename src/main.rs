@@ -416,10 +416,7 @@ fn store_choice(cfg: &Config, store: &str, db: &std::path::Path) -> anyhow::Resu
         "none" => Ok(StoreChoice::None),
         "sqlite" => Ok(StoreChoice::Sqlite(db.to_path_buf())),
         #[cfg(feature = "fluss")]
-        "fluss" => Ok(StoreChoice::Fluss {
-            bootstrap: cfg.fluss.bootstrap_servers.clone(),
-            database: cfg.fluss.database.clone(),
-        }),
+        "fluss" => Ok(StoreChoice::Fluss(cfg.fluss.clone())),
         other => {
             let _ = cfg;
             anyhow::bail!("store `{other}` is not available in this build (the Fluss store needs `--features fluss`)")
@@ -549,14 +546,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let mut s: Box<dyn Store> = match store_choice(&cfg, &store, &db)? {
                 StoreChoice::Sqlite(path) => Box::new(SqliteStore::open_existing(&path)?),
                 #[cfg(feature = "fluss")]
-                StoreChoice::Fluss { bootstrap, database } => {
-                    // Names are read back as stored: no universe needed.
-                    Box::new(tradeengine_fluss::FlussStore::open(
-                        &bootstrap,
-                        &database,
-                        Default::default(),
-                        cfg.engine.id,
-                    )?)
+                // Names are read back as stored: no universe needed.
+                StoreChoice::Fluss(f) => {
+                    Box::new(tradeengine::fluss::open_store(&f, Default::default(), cfg.engine.id)?)
                 }
                 StoreChoice::None => anyhow::bail!("the `none` store keeps no table"),
             };

@@ -234,6 +234,23 @@ pub struct AdminSpec {
     pub accounts: std::collections::HashMap<String, u32>,
 }
 
+/// Starts a cold feeder of the hot thread's rollup and policy rings (the
+/// Fluss changelog follower) once the rings exist; what it returns stops it
+/// and gives its summary line.
+pub type SideFeed =
+    Box<dyn FnOnce(Producer<RollupChange>, Producer<AccountPolicy>) -> anyhow::Result<SideFeedStop> + Send>;
+
+/// Stops a [`SideFeed`]; returns its summary line.
+pub type SideFeedStop = Box<dyn FnOnce() -> anyhow::Result<String> + Send>;
+
+/// Inputs besides the signals: the admin endpoint (control ring) and a
+/// side feed (rollup and policy rings).
+#[derive(Default)]
+pub struct SideInputs {
+    pub admin: Option<AdminSpec>,
+    pub feed: Option<SideFeed>,
+}
+
 /// A finished pipeline run: the hot thread's state, the journal consumer's
 /// result and the ring counters.
 pub struct PipelineRun<T> {
@@ -241,6 +258,8 @@ pub struct PipelineRun<T> {
     pub journal: T,
     /// Inputs written to the recording, when recorded.
     pub recorded: Option<u64>,
+    /// The side feed's summary line, when there was one.
+    pub side_feed: Option<String>,
     pub signals_ring: RingSnapshot,
     pub journal_ring: RingSnapshot,
     pub layout: CoreLayout,
@@ -281,7 +300,7 @@ pub fn run_pipeline<T, J, S>(
     feed: RunControl,
     hooks: HotHooks,
     metrics: Option<&crate::cold::EngineMetrics>,
-    admin: Option<AdminSpec>,
+    side: SideInputs,
     policies: Vec<AccountPolicy>,
     setup: S,
     journal_sink: J,
@@ -298,6 +317,7 @@ where
     let (mut rings, ends) = HotRings::new(cfg, spec.recorded_venue);
     let OuterEnds { signals_tx: sig_tx, journal_rx, control_tx, policies_tx, rollups_tx, exec_tx, .. } = ends;
     let mut control_tx = Some(control_tx);
+    let SideInputs { admin, feed: side_feed } = side;
     // The admin endpoint, when asked for, is the control ring's producer.
     let _admin = match admin {
         Some(_) if matches!(spec.source, SourceSpec::Recording(_)) => {
@@ -354,6 +374,13 @@ where
         start.clone(),
     )?;
 
+    let (policies_tx, rollups_tx, side_stop) = match side_feed {
+        Some(_) if matches!(spec.source, SourceSpec::Recording(_)) => {
+            bail!("a recording replays its own rollup and policy inputs: no changelog can be followed with it")
+        }
+        Some(start_feed) => (None, None, Some(start_feed(rollups_tx, policies_tx)?)),
+        None => (Some(policies_tx), Some(rollups_tx), None),
+    };
     let feeder_core = layout.cold_core(1);
     let feeder = match &spec.source {
         SourceSpec::Recording(file) => {
@@ -363,8 +390,8 @@ where
                 control: control_tx
                     .take()
                     .ok_or_else(|| anyhow!("a recording replay owns the control ring: no --admin"))?,
-                policies: policies_tx,
-                rollups: rollups_tx,
+                policies: policies_tx.ok_or_else(|| anyhow!("the policy ring has no producer left"))?,
+                rollups: rollups_tx.ok_or_else(|| anyhow!("the rollup ring has no producer left"))?,
                 exec: exec_tx,
             };
             thread::Builder::new().name("te-feed".into()).spawn(move || {
@@ -386,7 +413,9 @@ where
 
     let fed = feeder.join().map_err(|_| anyhow!("the feeder thread panicked"))?;
     let hot = hot.join().map_err(|_| anyhow!("the hot thread panicked"))?;
+    let side_feed = side_stop.map(|stop| stop()).transpose();
     let journal = journal.join().map_err(|_| anyhow!("the journal thread panicked"))?;
+    let side_feed = side_feed?;
     let recorded = match recorder {
         Some(r) => Some(r.join().map_err(|_| anyhow!("the recorder thread panicked"))??),
         None => None,
@@ -402,6 +431,7 @@ where
         hot,
         journal,
         recorded,
+        side_feed,
         signals_ring: signals_stats.snapshot(),
         journal_ring: journal_stats.snapshot(),
         layout,
@@ -412,7 +442,17 @@ where
 pub fn run_workload(cfg: &Config, w: &Workload, hooks: HotHooks) -> anyhow::Result<WorkloadRun> {
     let spec = RunSpec::workload(cfg, w);
     let policies = spec.policies.clone();
-    let p = run_pipeline(&spec, 0, RunControl::default(), hooks, None, None, policies, |_| {}, drain_journal)?;
+    let p = run_pipeline(
+        &spec,
+        0,
+        RunControl::default(),
+        hooks,
+        None,
+        Default::default(),
+        policies,
+        |_| {},
+        drain_journal,
+    )?;
     let engine = &p.hot.engine;
     let run = WorkloadRun {
         workload: w.clone(),

@@ -13,7 +13,9 @@ use crate::cold::{persist_journal, EngineMetrics, MetricsHook, MetricsServer, Pe
 use crate::feed::RunSpec;
 use crate::hot::HotCounters;
 use crate::pinning::CoreLayout;
-use crate::pipeline::{result_fields, result_line, run_pipeline, AdminSpec, HotHooks, RunControl};
+use crate::pipeline::{
+    result_fields, result_line, run_pipeline, AdminSpec, HotHooks, RunControl, SideFeed, SideInputs,
+};
 use crate::start_state::StartState;
 
 /// Which store a replay writes.
@@ -23,9 +25,9 @@ pub enum StoreChoice {
     Sqlite(PathBuf),
     /// Keep nothing (pure benchmarks).
     None,
-    /// An Apache Fluss cluster (`--features fluss`): bootstrap servers, database.
+    /// An Apache Fluss cluster (`--features fluss`), as `[fluss]` configures it.
     #[cfg(feature = "fluss")]
-    Fluss { bootstrap: String, database: String },
+    Fluss(crate::config::FlussSection),
 }
 
 /// What to replay.
@@ -69,6 +71,9 @@ pub struct ReplayRun {
     pub stopped: bool,
     /// Inputs recorded (`--record`), with the file.
     pub recorded: Option<(u64, std::path::PathBuf)>,
+    /// The changelog follower's line, with the positions this engine holds
+    /// on its own accounts and sees on other engines' accounts.
+    pub follow: Option<String>,
     pub store: &'static str,
     /// First input of this run (0, or the checkpoint + 1 on resume).
     pub start_seq: u64,
@@ -117,6 +122,9 @@ impl ReplayRun {
             );
         }
         let _ = writeln!(s, "routed: {} BUY, {} SELL; dropped: {}", c.routed_buy, c.routed_sell, c.dropped());
+        if let Some(f) = &self.follow {
+            let _ = writeln!(s, "{f}");
+        }
         for o in Outcome::ALL.iter().filter(|o| o.is_drop()) {
             let n = c.dropped_by[*o as usize];
             if n > 0 {
@@ -189,20 +197,52 @@ impl ReplayStore {
     }
 }
 
+/// The Fluss changelog follower, when the store is Fluss and `[fluss]
+/// follow_changelog` (default: on when `[partition]` splits the accounts).
+fn side_feed(
+    store: &ReplayStore,
+    p: &ReplayParams,
+    names: &tradeengine_adapters::store::Names,
+) -> anyhow::Result<Option<SideFeed>> {
+    let _ = (names, p);
+    match store {
+        #[cfg(feature = "fluss")]
+        ReplayStore::Fluss(s) => {
+            let cfg = &p.spec.cfg;
+            if !cfg.fluss.follow_changelog.unwrap_or(cfg.partition.is_split()) {
+                return Ok(None);
+            }
+            let (f, from, own, names, id) =
+                (cfg.fluss.clone(), s.follow_from(), s.own_policy_writes(), names.clone(), cfg.engine.id);
+            Ok(Some(Box::new(move |rollups, policies| {
+                let follower = crate::fluss::Follower::start(&f, from, own, &names, id, rollups, policies)?;
+                Ok(Box::new(move || Ok(follower.finish()?.to_string())) as crate::pipeline::SideFeedStop)
+            })))
+        }
+        _ => Ok(None),
+    }
+}
+
 /// Replays `p.workload` into the chosen store.
 pub fn run_replay(p: &ReplayParams, hooks: HotHooks) -> anyhow::Result<ReplayRun> {
     let spec = &p.spec;
     let cfg = &spec.cfg;
     let names = spec.names.clone();
+    // Scale-out: the accounts this engine routes (all of them unless `[partition]` splits them).
+    let owned: Vec<bool> = names.accounts.iter().map(|a| cfg.partition.owns(a)).collect();
     let mut store = match &p.store {
         StoreChoice::Sqlite(path) => {
             ReplayStore::Sqlite(Box::new(SqliteStore::open(path, names.clone(), cfg.engine.id)?))
         }
         StoreChoice::None => ReplayStore::None(NoStore),
         #[cfg(feature = "fluss")]
-        StoreChoice::Fluss { bootstrap, database } => ReplayStore::Fluss(Box::new(
-            tradeengine_fluss::FlussStore::open(bootstrap, database, names.clone(), cfg.engine.id)?,
-        )),
+        StoreChoice::Fluss(f) => {
+            let mut s = crate::fluss::open_store(f, names.clone(), cfg.engine.id)?;
+            if cfg.partition.is_split() {
+                s.set_owned_accounts(owned.clone());
+            }
+            ReplayStore::Fluss(Box::new(s))
+        }
     };
     if p.resume && matches!(p.store, StoreChoice::None) {
         bail!("--resume needs a store that keeps state (--store sqlite)");
@@ -211,12 +251,28 @@ pub fn run_replay(p: &ReplayParams, hooks: HotHooks) -> anyhow::Result<ReplayRun
         StoreChoice::Sqlite(path) => path.display().to_string(),
         StoreChoice::None => "the store".into(),
         #[cfg(feature = "fluss")]
-        StoreChoice::Fluss { bootstrap, database } => format!("fluss {bootstrap} database {database}"),
+        StoreChoice::Fluss(f) => format!("fluss {} database {}", f.bootstrap_servers, f.database),
     };
     let start =
         StartState::load(store.as_store(), spec.policies.clone(), names.symbols.len(), cfg, p.resume, &store_name)?;
-    let setup = start.hot_setup();
+    let seed = start.hot_setup();
+    let split = cfg.partition.is_split();
+    let owned_hot = owned.clone();
+    let setup = move |e: &mut crate::hot::HotEngine<tradeengine_adapters::venue::SimVenue>| {
+        if split {
+            e.set_owned(|a| owned_hot[a as usize]);
+        }
+        seed(e)
+    };
     let StartState { start_seq, policies, mut portfolio, .. } = start;
+    let side = SideInputs {
+        admin: p.admin.as_ref().map(|(listen, token)| AdminSpec {
+            listen: listen.clone(),
+            token: token.clone(),
+            accounts: names.accounts.iter().enumerate().map(|(i, n)| (n.clone(), i as u32)).collect(),
+        }),
+        feed: side_feed(&store, p, &names)?,
+    };
     let persist_params = p.persist;
     let metrics = EngineMetrics::new();
     let server = match &p.metrics_listen {
@@ -240,17 +296,19 @@ pub fn run_replay(p: &ReplayParams, hooks: HotHooks) -> anyhow::Result<ReplayRun
         let mut params = persist_params;
         params.wait = wait;
         let r = persist_journal(journal, store.as_store(), &mut portfolio, params, hook.as_ref());
-        let _ = tx.send((store, portfolio));
+        let failed = r.as_ref().err().map(|e| e.to_string());
+        let _ = tx.send((store, portfolio, failed));
         r
     };
-    let admin = p.admin.as_ref().map(|(listen, token)| AdminSpec {
-        listen: listen.clone(),
-        token: token.clone(),
-        accounts: names.accounts.iter().enumerate().map(|(i, n)| (n.clone(), i as u32)).collect(),
-    });
-    let run = run_pipeline(spec, start_seq, p.feed.clone(), hooks, Some(&metrics), admin, policies, setup, sink);
-    let (mut store, portfolio) =
+    let run = run_pipeline(spec, start_seq, p.feed.clone(), hooks, Some(&metrics), side, policies, setup, sink);
+    let (mut store, portfolio, failed) =
         rx.recv().map_err(|_| anyhow!("the persistence thread ended without returning the store"))?;
+    if let Some(e) = failed {
+        bail!(
+            "the store stopped the run: {e}\neverything committed before is kept (nothing half-applied): \
+             run the same command with --resume to continue after the store's checkpoint"
+        );
+    }
     let run = run?;
     let persist = run.journal.context("persisting the journal")?;
     let engine = &run.hot.engine;
@@ -283,11 +341,19 @@ pub fn run_replay(p: &ReplayParams, hooks: HotHooks) -> anyhow::Result<ReplayRun
         .collect();
     let applied = start_seq + engine.counters().signals;
     let recorded = run.recorded.zip(p.feed.record.clone());
+    let follow = run.side_feed.as_ref().map(|line| {
+        format!(
+            "{line}; open positions: {} on own accounts, {} seen on other engines' accounts",
+            engine.open_positions_of(|a| engine.owns(a)),
+            engine.open_positions_of(|a| !engine.owns(a))
+        )
+    });
     Ok(ReplayRun {
         tag: spec.tag,
         source: spec.describe(),
         n: spec.n,
         recorded,
+        follow,
         stopped: p.feed.stop.as_ref().is_some_and(|s| s.load(std::sync::atomic::Ordering::Relaxed)) && applied < spec.n,
         store: store.as_store().name(),
         start_seq,

@@ -3,8 +3,10 @@
 //! file, the key and what is wrong. Cold path: allocates freely.
 
 mod accounts;
+mod partition;
 
 pub use accounts::{load_accounts_csv, Universe};
+pub use partition::PartitionSection;
 
 use std::path::{Path, PathBuf};
 
@@ -289,11 +291,24 @@ pub struct FlussSection {
     pub bootstrap_servers: String,
     /// Database holding the engine's tables.
     pub database: String,
+    /// How long a commit waits for the cluster's acknowledgement before the
+    /// engine stops with an error (its state intact up to the last
+    /// checkpoint). Long enough to ride through a tablet server restart.
+    pub write_timeout_secs: u64,
+    /// Follow the `open_positions_rollup` and `account_policy` changelogs and
+    /// apply changes made by anyone else (other engines, manual corrections).
+    /// Default: on when `[partition]` splits the accounts between engines.
+    pub follow_changelog: Option<bool>,
 }
 
 impl Default for FlussSection {
     fn default() -> Self {
-        Self { bootstrap_servers: "127.0.0.1:9123".into(), database: "tradeengine".into() }
+        Self {
+            bootstrap_servers: "127.0.0.1:9123".into(),
+            database: "tradeengine".into(),
+            write_timeout_secs: 120,
+            follow_changelog: None,
+        }
     }
 }
 
@@ -315,6 +330,7 @@ pub struct Config {
     pub admin: AdminSection,
     pub live: LiveSection,
     pub fluss: FlussSection,
+    pub partition: PartitionSection,
     /// Where the config came from (for errors and relative paths); not a key.
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -335,6 +351,7 @@ impl Default for Config {
             admin: AdminSection::default(),
             live: LiveSection::default(),
             fluss: FlussSection::default(),
+            partition: PartitionSection::default(),
             source: None,
         }
     }
@@ -386,6 +403,7 @@ impl Config {
 
     /// Checks every value; the error names the key.
     pub fn validate(&self) -> Result<(), String> {
+        self.partition.check()?;
         let r = &self.rings;
         for (k, v) in [
             ("rings.signals", r.signals),

@@ -22,6 +22,9 @@ pub struct AccountTable {
     pub capital_used: Vec<f64>,
     /// Realized P&L, accumulated in fill order.
     pub realized_pnl: Vec<f64>,
+    /// Routed by this engine (scale-out gives each engine a slice of the
+    /// accounts; the others' positions are seen, never traded).
+    pub owned: Vec<bool>,
 }
 
 impl AccountTable {
@@ -41,6 +44,7 @@ impl AccountTable {
             max_capital_usage: vec![0.0; n],
             capital_used: vec![0.0; n],
             realized_pnl: vec![0.0; n],
+            owned: vec![true; n],
         };
         for p in policies {
             t.apply_policy(p, u32::MAX);
@@ -80,10 +84,11 @@ impl AccountTable {
         true
     }
 
-    /// May this account receive new BUYs (status ACTIVE, not killed, buys not blocked)?
+    /// May this account receive new BUYs (owned by this engine, status
+    /// ACTIVE, not killed, buys not blocked)?
     #[inline]
     pub fn buy_eligible(&self, a: AccountId) -> bool {
         let a = a as usize;
-        self.status[a] == AccountStatus::Active && !self.killed[a] && !self.buys_blocked[a]
+        self.owned[a] && self.status[a] == AccountStatus::Active && !self.killed[a] && !self.buys_blocked[a]
     }
 }

@@ -176,6 +176,17 @@ impl<V: Venue> HotEngine<V> {
         self.set_position(a, s, net_qty, avg_price, realized)
     }
 
+    /// Gives this engine its slice of the accounts at start-up (scale-out):
+    /// accounts not owned are never routed to, and their positions (from the
+    /// changelog) never make them a SELL holder. Call before any position
+    /// is seeded.
+    pub fn set_owned(&mut self, owned: impl Fn(AccountId) -> bool) {
+        for a in 0..self.accounts.len() as AccountId {
+            self.accounts.owned[a as usize] = owned(a);
+            self.refresh(a);
+        }
+    }
+
     /// Restores an account's realized P&L at start-up (from the store).
     pub fn seed_realized(&mut self, a: AccountId, realized: f64) -> bool {
         match self.accounts.realized_pnl.get_mut(a as usize) {
@@ -677,7 +688,10 @@ impl<V: Venue> HotEngine<V> {
             Some(r) => r,
             None if net_qty > 0.0 => match self.book.open(a, s) {
                 Some(r) => {
-                    self.picker.add_holder(s, a);
+                    // Another engine's account is seen (risk, portfolio), never picked.
+                    if self.accounts.owned[a as usize] {
+                        self.picker.add_holder(s, a);
+                    }
                     r
                 }
                 None => return false,
@@ -749,9 +763,21 @@ impl<V: Venue> HotEngine<V> {
 
     /// Positions with filled quantity, across all accounts.
     pub fn open_positions(&self) -> u64 {
+        self.open_positions_of(|_| true)
+    }
+
+    /// Positions with filled quantity on the accounts `which` selects (e.g.
+    /// those another engine owns, seen through the changelog).
+    pub fn open_positions_of(&self, which: impl Fn(AccountId) -> bool) -> u64 {
         (0..self.accounts.len() as AccountId)
+            .filter(|&a| which(a))
             .map(|a| self.book.positions_of(a).filter(|(_, p)| p.net_qty > 0.0).count() as u64)
             .sum()
+    }
+
+    /// Does this engine route to account `a` (see [`HotEngine::set_owned`])?
+    pub fn owns(&self, a: AccountId) -> bool {
+        self.accounts.owned.get(a as usize).copied().unwrap_or(false)
     }
 
     /// W1's checksum: sum over open positions of `(account+1) * (symbol+1) * net_qty`,

@@ -87,6 +87,11 @@ pub fn run_hot_loop_tapped<V: Venue, T: InputTap>(
         });
         if work > 0 {
             engine.flush();
+            if engine.journal_lost() > 0 {
+                // The persistence side is gone (its store failed): stop at
+                // once; the run fails and the store keeps its last checkpoint.
+                break;
+            }
             stats.busy_turns += 1;
             waiter.reset();
             continue;

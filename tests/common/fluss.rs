@@ -19,28 +19,46 @@ fn script() -> PathBuf {
         .join("tools/fluss/cluster.sh")
 }
 
-/// A base port P with P, P+1 and P+2 free (coordinator, tablet server, ZooKeeper).
+/// A base port P with P..P+4 free (coordinator, tablet server 0, ZooKeeper,
+/// tablet servers 1 and 2).
 pub fn free_base() -> u16 {
     loop {
         let p = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        if p < 60_000 && (1..3).all(|k| std::net::TcpListener::bind(("127.0.0.1", p + k)).is_ok()) {
+        if p < 60_000 && (1..5).all(|k| std::net::TcpListener::bind(("127.0.0.1", p + k)).is_ok()) {
             return p;
         }
     }
 }
 
 impl Cluster {
-    /// Starts a cluster and waits until it is ready.
+    /// Starts a cluster (one tablet server) and waits until it is ready.
     pub fn start(name: &str) -> Cluster {
+        Self::start_with(name, 1)
+    }
+
+    /// Starts a cluster of `tablets` tablet servers (replication factor
+    /// `tablets`) and waits until it is ready.
+    pub fn start_with(name: &str, tablets: u32) -> Cluster {
         let dir = std::env::temp_dir().join(format!("te-fluss-{}-{name}", std::process::id()));
         let out = Command::new("bash")
             .arg(script())
             .args(["start", "--dir", dir.to_str().unwrap(), "--port", &free_base().to_string()])
+            .args(["--tablets", &tablets.to_string()])
             .output()
             .unwrap();
         assert!(out.status.success(), "cluster.sh start failed: {}", String::from_utf8_lossy(&out.stderr));
         let bootstrap = String::from_utf8(out.stdout).unwrap().trim().to_string();
         Cluster { dir, bootstrap }
+    }
+}
+
+impl Cluster {
+    /// Runs `cluster.sh CMD --dir <this cluster>` (e.g. `kill-tablet`,
+    /// `start-tablet`) and panics unless it succeeds.
+    #[allow(dead_code)]
+    pub fn script(&self, cmd: &str) {
+        let out = Command::new("bash").arg(script()).args([cmd, "--dir", self.dir.to_str().unwrap()]).output().unwrap();
+        assert!(out.status.success(), "cluster.sh {cmd} failed: {}", String::from_utf8_lossy(&out.stderr));
     }
 }
 
