@@ -13,7 +13,7 @@ use tradeengine_adapters::store::Names;
 use tradeengine_fluss::{
     policy_from_row, rollup_from_row, FlussClient, FlussStore, FollowFrom, OwnPolicyWrites, Value,
 };
-use tradeengine_model::{AccountPolicy, RollupChange, RollupOp};
+use tradeengine_model::{AccountPolicy, RollupChange, RollupOp, Side, StrategySignal};
 
 use crate::config::FlussSection;
 
@@ -151,3 +151,135 @@ impl Follower {
 
 /// How long a follower's poll waits for new changes.
 const POLL: Duration = Duration::from_millis(50);
+
+/// What the signal log follower did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SignalLogReport {
+    /// Signals taken into the engine.
+    pub taken: u64,
+    /// Signals of symbols another engine takes (`[partition]`).
+    pub others: u64,
+    /// Rows refused (unknown symbol, bad side or price), each reported.
+    pub refused: u64,
+}
+
+/// Live signals from the Fluss log table `strategy_signals` (`[live] input
+/// = "fluss"`): a cold thread follows the log from offset `from` and pushes
+/// each row into the hot thread's signal ring with input sequence = the
+/// row's log offset, so a restart resumes exactly after the checkpoint.
+pub struct SignalLog {
+    stop: Arc<AtomicBool>,
+    thread: JoinHandle<anyhow::Result<(Producer<StrategySignal>, SignalLogReport)>>,
+}
+
+impl SignalLog {
+    /// Starts following; `take` says, by symbol id, which symbols this engine
+    /// takes (all, unless `[partition]` splits them).
+    pub fn start(
+        f: &FlussSection,
+        symbols: &[String],
+        take: Vec<bool>,
+        from: u64,
+        mut tx: Producer<StrategySignal>,
+    ) -> anyhow::Result<Self> {
+        let client = FlussClient::connect(&f.bootstrap_servers, &f.database, Duration::from_secs(30))
+            .map_err(|e| anyhow::anyhow!("signal log: {e}"))?;
+        client.ensure_schema().map_err(|e| anyhow::anyhow!("signal log: {e}"))?;
+        let ids: HashMap<String, u32> = symbols.iter().enumerate().map(|(k, s)| (s.clone(), k as u32)).collect();
+        let stop = Arc::new(AtomicBool::new(false));
+        let s = stop.clone();
+        let thread = std::thread::Builder::new().name("te-signal-log".into()).spawn(move || {
+            let clock = quanta::Clock::new();
+            let mut waiter = Waiter::new(WaitStrategy::SpinThenPark { park: WaitStrategy::DEFAULT_PARK });
+            let mut rep = SignalLogReport::default();
+            let mut runs: HashMap<String, u16> = HashMap::new();
+            let mut offset = from as i64;
+            let mut ring_open = true;
+            client.follow("strategy_signals", from as i64, POLL, &s, |_, row| {
+                let seq = offset as u64;
+                offset += 1;
+                match signal_from_row(&row, &ids, &mut runs) {
+                    Ok(sig) if take.get(sig.symbol as usize).copied().unwrap_or(false) => {
+                        rep.taken += 1;
+                        let sig = StrategySignal { seq, ingress: clock.raw(), ..sig };
+                        ring_open = tx.push_slice(&[sig], &mut waiter).is_ok();
+                    }
+                    Ok(_) => rep.others += 1,
+                    Err(e) => {
+                        rep.refused += 1;
+                        eprintln!("tradeengine: strategy_signals offset {seq}: {e} (row refused)");
+                    }
+                }
+                ring_open
+            })?;
+            Ok((tx, rep))
+        })?;
+        Ok(Self { stop, thread })
+    }
+
+    /// Stops following and hands the signal ring back still open (answers to
+    /// orders in flight must still reach the hot thread).
+    pub fn stop_keep_ring(self) -> anyhow::Result<(Producer<StrategySignal>, SignalLogReport)> {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread.join().map_err(|_| anyhow::anyhow!("the signal log follower panicked"))?
+    }
+}
+
+/// A `strategy_signals` row as a signal (seq and stamp left 0), checked:
+/// a traded symbol, BUY or SELL, a positive finite close, a strength in
+/// [0, 1]. Run ids are interned in `runs`.
+fn signal_from_row(
+    row: &tradeengine_fluss::Row,
+    symbols: &HashMap<String, u32>,
+    runs: &mut HashMap<String, u16>,
+) -> Result<StrategySignal, String> {
+    let text = |k: usize| match &row[k] {
+        Value::Text(s) => Ok(s.to_string()),
+        _ => Err(format!("column {k} is empty")),
+    };
+    let real = |k: usize, name: &str| match row[k] {
+        Value::Real(x) if x.is_finite() => Ok(x),
+        _ => Err(format!("{name} is not a finite number")),
+    };
+    let symbol_name = text(1)?;
+    let symbol =
+        *symbols.get(&symbol_name).ok_or_else(|| format!("symbol `{symbol_name}` is not traded (live.symbols)"))?;
+    let side = match text(6)?.to_ascii_uppercase().as_str() {
+        "BUY" => Side::Buy,
+        "SELL" => Side::Sell,
+        other => return Err(format!("side `{other}` is not BUY or SELL")),
+    };
+    let close = real(3, "close")?;
+    if close <= 0.0 {
+        return Err(format!("close {close} is not positive"));
+    }
+    let strength = real(7, "strength")?;
+    if !(0.0..=1.0).contains(&strength) {
+        return Err(format!("strength {strength} is outside [0, 1]"));
+    }
+    let ts_event = match row[2] {
+        Value::Int(t) if t >= 0 => t as u64,
+        _ => return Err("ts_event is not a non-negative integer".into()),
+    };
+    let run = text(0)?;
+    let n = runs.len();
+    let strategy = match runs.get(&run) {
+        Some(&id) => id,
+        None => {
+            let id = u16::try_from(n).map_err(|_| "too many run ids".to_string())?;
+            runs.insert(run, id);
+            id
+        }
+    };
+    Ok(StrategySignal {
+        ts_event,
+        close,
+        sma5: real(4, "sma5")?,
+        sma21: real(5, "sma21")?,
+        strength,
+        symbol,
+        strategy,
+        side: side as u8,
+        ..Default::default()
+    })
+}

@@ -1,7 +1,9 @@
 //! `tradeengine run`: the live engine. Signals arrive on the TCP ingress,
 //! the pinned hot thread routes, sizes and risk-checks them and sends orders
 //! over the orders ring to the FIX adapter thread; execution reports come
-//! back over the exec-reports ring; the journal goes to the SQLite store.
+//! back over the exec-reports ring; the journal goes to the store (SQLite,
+//! or Fluss, whose `strategy_signals` log can also be the signal input and
+//! whose changelogs bring other engines' changes).
 //! Cold path (start-up, supervision, shutdown).
 //!
 //! Shutdown (Ctrl-C or [`LiveControl::stop`]): stop taking signals, wait up
@@ -17,7 +19,7 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context};
 use tradeengine_adapters::fix::{FixApp, FixLink, LinkConfig, LinkReport, SeqStore, Session, SessionConfig};
 use tradeengine_adapters::ingress::Ingress;
-use tradeengine_adapters::store::{Names, SqliteStore};
+use tradeengine_adapters::store::{Names, SqliteStore, Store};
 
 use crate::cold::{persist_journal, PersistOutcome, PersistParams};
 use crate::config::{Config, Universe};
@@ -78,6 +80,8 @@ pub struct LiveRun {
     pub reports: u64,
     pub refused_signals: u64,
     pub recorded: Option<u64>,
+    /// The changelog follower's line (Fluss), when it ran.
+    pub follow: Option<String>,
     /// Orders still open when the drain time ran out.
     pub open_orders: usize,
 }
@@ -121,6 +125,9 @@ impl LiveRun {
         if let Some(n) = self.recorded {
             s += &format!("recorded: {n} inputs\n");
         }
+        if let Some(f) = &self.follow {
+            s += &format!("{f}\n");
+        }
         s
     }
 }
@@ -136,16 +143,19 @@ pub fn run_live(cfg: &Config, p: &LiveParams, control: &LiveControl, hooks: HotH
     cfg.capacity.symbols = cfg.capacity.symbols.max(live.symbols.len());
     let cfg = &cfg;
     let names = Names { accounts: universe.accounts.names().to_vec(), symbols: live.symbols.clone() };
-    let mut store = SqliteStore::open(&p.db, names.clone(), cfg.engine.id)?;
-    let start = StartState::load(
-        &mut store,
-        universe.policies.clone(),
-        names.symbols.len(),
-        cfg,
-        p.resume,
-        &p.db.display().to_string(),
-    )?;
-    let setup = start.hot_setup();
+    let owned: Vec<bool> = names.accounts.iter().map(|a| cfg.partition.owns(a)).collect();
+    let (mut store, store_name, fluss) = open_store(cfg, p, &names, &owned)?;
+    let start =
+        StartState::load(store.as_mut(), universe.policies.clone(), names.symbols.len(), cfg, p.resume, &store_name)?;
+    let seed = start.hot_setup();
+    let split = cfg.partition.is_split();
+    let owned_hot = owned.clone();
+    let setup = move |e: &mut crate::hot::HotEngine<RingVenue>| {
+        if split {
+            e.set_owned(|a| owned_hot[a as usize]);
+        }
+        seed(e)
+    };
     let StartState { start_seq, policies, mut portfolio, .. } = start;
 
     let layout = CoreLayout::resolve(cfg);
@@ -154,7 +164,7 @@ pub fn run_live(cfg: &Config, p: &LiveParams, control: &LiveControl, hooks: HotH
     }
     let params = cfg.hot_params(universe.max_open_symbols());
     let (mut rings, ends) = HotRings::new(cfg, true);
-    let OuterEnds { signals_tx, journal_rx, orders_tx, orders_rx, exec_tx, .. } = ends;
+    let OuterEnds { signals_tx, journal_rx, orders_tx, orders_rx, exec_tx, policies_tx, rollups_tx, .. } = ends;
     let (orders_tx, orders_rx, exec_tx) = match (orders_tx, orders_rx, exec_tx) {
         (Some(a), Some(b), Some(c)) => (a, b, c),
         _ => bail!("the venue rings were not created"),
@@ -169,7 +179,7 @@ pub fn run_live(cfg: &Config, p: &LiveParams, control: &LiveControl, hooks: HotH
         .name("te-persist".into())
         .spawn(move || {
             pin_current(cold);
-            persist_journal(journal_rx, &mut store, &mut portfolio, persist_params, None)
+            persist_journal(journal_rx, store.as_mut(), &mut portfolio, persist_params, None)
         })
         .context("spawning the persistence thread")?;
 
@@ -222,31 +232,74 @@ pub fn run_live(cfg: &Config, p: &LiveParams, control: &LiveControl, hooks: HotH
     })
     .context("starting the FIX adapter thread")?;
 
-    // Ingress.
-    let listen = match p.ingress {
-        Some(a) => a,
-        None => live.ingress.parse().map_err(|_| anyhow!("live.ingress `{}` is not an address", live.ingress))?,
+    // Changes made elsewhere (other engines, corrections), from the changelogs.
+    let follower = match fluss {
+        #[cfg(feature = "fluss")]
+        Some(ref f) if cfg.fluss.follow_changelog.unwrap_or(split) => Some(crate::fluss::Follower::start(
+            &cfg.fluss,
+            f.follow_from,
+            f.own.clone(),
+            &names,
+            cfg.engine.id,
+            rollups_tx,
+            policies_tx,
+        )?),
+        _ => {
+            let _ = (rollups_tx, policies_tx);
+            None::<Follower>
+        }
     };
-    let ingress = Ingress::spawn(listen, &live.symbols, start_seq, signals_tx, move || {
-        pin_current(cold);
-    })
-    .with_context(|| format!("listening for signals on {listen}"))?;
-    let _ = control.ingress.set(ingress.addr());
+
+    // Signals: the TCP ingress, or the Fluss log table.
+    let take: Vec<bool> = names.symbols.iter().map(|s| cfg.partition.owns(s)).collect();
+    let input = match live.input.as_str() {
+        #[cfg(feature = "fluss")]
+        "fluss" => {
+            let log = crate::fluss::SignalLog::start(&cfg.fluss, &names.symbols, take, start_seq, signals_tx)?;
+            eprintln!(
+                "tradeengine: live: signals from fluss {} table {}.strategy_signals from offset {start_seq}",
+                cfg.fluss.bootstrap_servers, cfg.fluss.database
+            );
+            Input::Log(log)
+        }
+        _ => {
+            let _ = take;
+            let listen = match p.ingress {
+                Some(a) => a,
+                None => {
+                    live.ingress.parse().map_err(|_| anyhow!("live.ingress `{}` is not an address", live.ingress))?
+                }
+            };
+            let ingress = Ingress::spawn(listen, &live.symbols, start_seq, signals_tx, move || {
+                pin_current(cold);
+            })
+            .with_context(|| format!("listening for signals on {listen}"))?;
+            let _ = control.ingress.set(ingress.addr());
+            eprintln!("tradeengine: live: signals on {}", ingress.addr());
+            Input::Ingress(ingress)
+        }
+    };
     eprintln!(
-        "tradeengine: live: signals on {}, FIX {} -> {} at {fix_addr}, store {}",
-        ingress.addr(),
-        live.sender_comp_id,
-        live.target_comp_id,
-        p.db.display()
+        "tradeengine: live: FIX {} -> {} at {fix_addr}, store {store_name}",
+        live.sender_comp_id, live.target_comp_id
     );
 
     while !control.stop.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(20));
     }
-    eprintln!("tradeengine: shutting down: ingress closed, draining orders in flight");
+    eprintln!("tradeengine: shutting down: input closed, draining orders in flight");
     // 1. No new signals; keep the ring open so answers are still applied.
-    let refused = ingress.counters.refused.load(Ordering::Relaxed);
-    let signals_tx = ingress.stop_keep_ring();
+    let (signals_tx, refused) = match input {
+        Input::Ingress(ingress) => {
+            let refused = ingress.counters.refused.load(Ordering::Relaxed);
+            (ingress.stop_keep_ring(), refused)
+        }
+        #[cfg(feature = "fluss")]
+        Input::Log(log) => {
+            let (tx, rep) = log.stop_keep_ring()?;
+            (Some(tx), rep.refused)
+        }
+    };
     // 2. Answers to orders in flight, for at most drain_secs: until the orders
     //    ring is empty and no report came for a quiet spell.
     let deadline = Instant::now() + Duration::from_secs(live.drain_secs);
@@ -270,6 +323,10 @@ pub fn run_live(cfg: &Config, p: &LiveParams, control: &LiveControl, hooks: HotH
         Some(r) => Some(r.join().map_err(|_| anyhow!("the recorder thread panicked"))??),
         None => None,
     };
+    #[cfg(feature = "fluss")]
+    let follow = follower.map(|f| f.finish()).transpose()?.map(|r| r.to_string());
+    #[cfg(not(feature = "fluss"))]
+    let follow: Option<String> = follower.map(|()| String::new());
     let orders_sent = link.counters.orders_sent.load(Ordering::Relaxed);
     let reports = link.counters.reports.load(Ordering::Relaxed);
     // 4. Log out of the FIX session.
@@ -283,6 +340,56 @@ pub fn run_live(cfg: &Config, p: &LiveParams, control: &LiveControl, hooks: HotH
         reports,
         refused_signals: refused,
         recorded,
+        follow,
         open_orders: hot.engine.orders().live(),
     })
+}
+
+/// Where a live run's signals come from.
+enum Input {
+    Ingress(Ingress),
+    #[cfg(feature = "fluss")]
+    Log(crate::fluss::SignalLog),
+}
+
+#[cfg(feature = "fluss")]
+type Follower = crate::fluss::Follower;
+#[cfg(not(feature = "fluss"))]
+type Follower = ();
+
+/// What the changelog follower needs from a Fluss store.
+struct FlussStart {
+    #[cfg(feature = "fluss")]
+    follow_from: tradeengine_fluss::FollowFrom,
+    #[cfg(feature = "fluss")]
+    own: tradeengine_fluss::OwnPolicyWrites,
+}
+
+/// The store of `store` in the config: SQLite at `p.db` (the default), or
+/// Fluss (with what its changelog follower needs).
+fn open_store(
+    cfg: &Config,
+    p: &LiveParams,
+    names: &Names,
+    owned: &[bool],
+) -> anyhow::Result<(Box<dyn Store + Send>, String, Option<FlussStart>)> {
+    let _ = owned;
+    match cfg.store.as_str() {
+        #[cfg(feature = "fluss")]
+        "fluss" => {
+            let mut s = crate::fluss::open_store(&cfg.fluss, names.clone(), cfg.engine.id)?;
+            if cfg.partition.is_split() {
+                s.set_owned_accounts(owned.to_vec());
+            }
+            let start = FlussStart { follow_from: s.follow_from(), own: s.own_policy_writes() };
+            let name = format!("fluss {} database {}", cfg.fluss.bootstrap_servers, cfg.fluss.database);
+            Ok((Box::new(s), name, Some(start)))
+        }
+        "sqlite" => {
+            Ok((Box::new(SqliteStore::open(&p.db, names.clone(), cfg.engine.id)?), p.db.display().to_string(), None))
+        }
+        other => {
+            bail!("the live engine cannot run on store `{other}` (sqlite, or fluss in a build with --features fluss)")
+        }
+    }
 }

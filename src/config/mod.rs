@@ -264,6 +264,9 @@ pub struct LiveSection {
     pub order_type: String,
     /// On shutdown, how long to wait for the answers to orders in flight.
     pub drain_secs: u64,
+    /// Where signals come from: `ingress` (the TCP ingress) or `fluss` (the
+    /// Fluss log table `strategy_signals`; needs `store = "fluss"`).
+    pub input: String,
 }
 
 impl Default for LiveSection {
@@ -279,6 +282,7 @@ impl Default for LiveSection {
             seq_dir: "data/fix".into(),
             order_type: "market".into(),
             drain_secs: 5,
+            input: "ingress".into(),
         }
     }
 }
@@ -404,6 +408,12 @@ impl Config {
     /// Checks every value; the error names the key.
     pub fn validate(&self) -> Result<(), String> {
         self.partition.check()?;
+        if !matches!(self.live.input.as_str(), "ingress" | "fluss") {
+            return Err(format!("key `live.input`: unknown input `{}` (expected ingress or fluss)", self.live.input));
+        }
+        if self.live.input == "fluss" && self.store != "fluss" {
+            return Err("key `live.input` = \"fluss\" needs `store = \"fluss\"`".into());
+        }
         let r = &self.rings;
         for (k, v) in [
             ("rings.signals", r.signals),

@@ -137,6 +137,10 @@ impl FlussClient {
         let admin = self.conn.get_admin().map_err(|e| self.err("admin", e))?;
         self.rt
             .block_on(admin.create_database(&self.database, None, true))
+            .or_else(|e| match self.rt.block_on(admin.database_exists(&self.database)) {
+                Ok(true) => Ok(()),
+                _ => Err(e),
+            })
             .map_err(|e| self.err(&format!("creating database {}", self.database), e))?;
         for t in SCHEMAS {
             let mut b = Schema::builder();
@@ -156,9 +160,21 @@ impl FlussClient {
                 d = d.property("table.log.ttl", schema::LOG_TTL);
             }
             let d = d.build().map_err(|e| self.err(&format!("descriptor of {}", t.name), e))?;
-            self.rt
-                .block_on(admin.create_table(&self.path(t.name), &d, true))
-                .map_err(|e| self.err(&format!("creating table {}", t.name), e))?;
+            let path = self.path(t.name);
+            // Another client (an engine starting at the same time) may be
+            // creating it too: the loser sees an error until the winner's
+            // table is complete, then the table exists.
+            let mut tries = 0;
+            while let Err(e) = self.rt.block_on(admin.create_table(&path, &d, true)) {
+                if self.rt.block_on(admin.table_exists(&path)).unwrap_or(false) {
+                    break;
+                }
+                tries += 1;
+                if tries == 25 {
+                    return Err(self.err(&format!("creating table {}", t.name), e));
+                }
+                std::thread::sleep(Duration::from_millis(200));
+            }
         }
         Ok(())
     }

@@ -187,6 +187,22 @@ pub const SCHEMAS: &[TableSchema] = &[
         columns: &[("engine_id", Int), ("through", Int), ("log_offsets", Text)],
         primary_key: &["engine_id"],
     },
+    // Fluss only: live signals (`[live] input = "fluss"`); a row's log offset
+    // is its input sequence number.
+    TableSchema {
+        name: "strategy_signals",
+        columns: &[
+            ("run_id", Text),
+            ("symbol", Text),
+            ("ts_event", Int),
+            ("close", Real),
+            ("sma5", Real),
+            ("sma21", Real),
+            ("side", Text),
+            ("strength", Real),
+        ],
+        primary_key: &[],
+    },
 ];
 
 /// The schema of `name`.
