@@ -61,6 +61,11 @@ pub type Row = Vec<Value>;
 #[error("{0}")]
 struct Msg(String);
 
+/// The client's runtime: one worker thread, on the cold cores.
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(1).thread_name("te-fluss").enable_all().build()
+}
+
 /// A connection to a Fluss cluster with its own runtime (a blocking facade
 /// for cold threads).
 pub struct FlussClient {
@@ -89,12 +94,7 @@ impl FlussClient {
             what: what.to_string(),
             source: e,
         };
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("te-fluss")
-            .enable_all()
-            .build()
-            .map_err(|e| err("starting the client runtime", Box::new(e)))?;
+        let rt = runtime().map_err(|e| err("starting the client runtime", Box::new(e)))?;
         let config = Config { bootstrap_servers: bootstrap.to_string(), ..Default::default() };
         let conn = rt
             .block_on(async { tokio::time::timeout(timeout, FlussConnection::new(config)).await })
@@ -225,10 +225,16 @@ impl FlussClient {
         let t = self.table_schema(table)?;
         if !self.writers.contains_key(t.name) {
             let path = self.path(t.name);
+            let timeout = self.attempt_timeout();
             let w = self
                 .rt
                 .block_on(async {
-                    let tbl = self.conn.get_table(&path).await?;
+                    let tbl = tokio::time::timeout(timeout, self.conn.get_table(&path)).await.map_err(|_| {
+                        fluss::error::Error::UnexpectedError {
+                            message: format!("no table metadata within {timeout:?}"),
+                            source: None,
+                        }
+                    })??;
                     Ok::<_, fluss::error::Error>(if t.is_kv() {
                         Writer::Upsert(tbl.new_upsert()?.create_writer()?)
                     } else {
@@ -312,16 +318,28 @@ impl FlussClient {
     pub fn reconnect(&mut self) -> Result<(), FlussError> {
         self.in_flight.clear();
         self.writers.clear();
+        // A new runtime too: the old one's single worker may be stuck in the
+        // old writer's send loop (seen when a bucket has no live leader).
+        let rt = runtime().map_err(|e| self.err("reconnecting", e))?;
         let config = Config { bootstrap_servers: self.bootstrap.clone(), ..Default::default() };
-        let conn = self
-            .rt
+        let conn = rt
             .block_on(async { tokio::time::timeout(Duration::from_secs(10), FlussConnection::new(config)).await })
             .map_err(|_| self.err("reconnecting", Msg("no answer within 10s".into())))?
             .map_err(|e| self.err("reconnecting", e))?;
-        // Stop the old writer for good: its batches must not land after the
-        // caller has read what did land.
-        let old = std::mem::replace(&mut self.conn, conn);
-        let _ = self.rt.block_on(old.close(Duration::ZERO));
+        let old_conn = std::mem::replace(&mut self.conn, conn);
+        let old_rt = std::mem::replace(&mut self.rt, rt);
+        // Stop the old writer for good (its batches must not land after the
+        // caller has read what did land), on a helper thread and bounded:
+        // close it, then cancel every task of the old runtime.
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        let _ = std::thread::Builder::new().name("te-fluss-close".into()).spawn(move || {
+            let handle = old_rt.handle().clone();
+            let _ = handle
+                .block_on(async { tokio::time::timeout(Duration::from_secs(1), old_conn.close(Duration::ZERO)).await });
+            old_rt.shutdown_background();
+            let _ = done_tx.send(());
+        });
+        let _ = done_rx.recv_timeout(Duration::from_secs(2));
         Ok(())
     }
 

@@ -265,6 +265,12 @@ impl FlussStore {
         self.owned = Some(owned);
     }
 
+    /// Does this engine own account `a` (all accounts unless scale-out
+    /// split them, see [`FlussStore::set_owned_accounts`])?
+    fn owns(&self, a: u32) -> bool {
+        self.owned.as_ref().is_none_or(|o| o.get(a as usize).copied().unwrap_or(false))
+    }
+
     /// The rows of `account_policy` this store wrote (for the follower).
     pub fn own_policy_writes(&self) -> OwnPolicyWrites {
         self.own_policy_writes.clone()
@@ -491,7 +497,7 @@ impl Store for FlussStore {
 
     fn init_policies(&mut self, policies: &[AccountPolicy]) -> Result<(), StoreError> {
         // Each engine writes the policies of its own accounts.
-        let owned = |a: u32| self.owned.as_ref().is_none_or(|o| o.get(a as usize).copied().unwrap_or(false));
+        let owned = |a: u32| self.owns(a);
         let rows: Vec<Row> = policies.iter().filter(|p| owned(p.account)).map(|p| self.policy_row(p, false)).collect();
         let mut own = self.own_policy_writes.lock().unwrap_or_else(|e| e.into_inner());
         for row in &rows {
@@ -647,7 +653,7 @@ impl Store for FlussStore {
                 None => {}
             }
         }
-        let owned = |a: u32| self.owned.as_ref().is_none_or(|o| o.get(a as usize).copied().unwrap_or(false));
+        let owned = |a: u32| self.owns(a);
         let pnl: Vec<Row> = b
             .pnl
             .iter()
@@ -752,7 +758,7 @@ impl Store for FlussStore {
         // wrote belong to an unfinished one and are not a start state (the
         // run starts over and rewrites them). Other engines' rows are.
         let fresh = st.checkpoint.is_none();
-        let mine = |a: u32| self.owned.as_ref().is_none_or(|o| o.get(a as usize).copied().unwrap_or(false));
+        let mine = |a: u32| self.owns(a);
         for (_, row) in self.fold("open_positions_rollup")? {
             let (Some(a), Some(sym)) =
                 (Self::id_of(&self.account_ids, &row[0]), Self::id_of(&self.symbol_ids, &row[1]))
