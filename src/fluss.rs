@@ -79,7 +79,7 @@ impl Follower {
             _ => None,
         };
         let connect = || {
-            FlussClient::connect(&f.bootstrap_servers, &f.database, Duration::from_secs(30))
+            FlussClient::connect_follower(&f.bootstrap_servers, &f.database, Duration::from_secs(30))
                 .map_err(|e| anyhow::anyhow!("changelog follower: {e}"))
         };
         let (rc, pc) = (connect()?, connect()?);
@@ -182,7 +182,7 @@ impl SignalLog {
         from: u64,
         mut tx: Producer<StrategySignal>,
     ) -> anyhow::Result<Self> {
-        let client = FlussClient::connect(&f.bootstrap_servers, &f.database, Duration::from_secs(30))
+        let client = FlussClient::connect_follower(&f.bootstrap_servers, &f.database, Duration::from_secs(30))
             .map_err(|e| anyhow::anyhow!("signal log: {e}"))?;
         client.ensure_schema().map_err(|e| anyhow::anyhow!("signal log: {e}"))?;
         let ids: HashMap<String, u32> = symbols.iter().enumerate().map(|(k, s)| (s.clone(), k as u32)).collect();

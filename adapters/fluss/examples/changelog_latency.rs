@@ -23,7 +23,7 @@ fn main() {
     let db = format!("latency{}", std::process::id());
     let mut writer = FlussClient::connect(&bootstrap, &db, Duration::from_secs(30)).expect("connect");
     writer.ensure_schema().expect("schema");
-    let follower = FlussClient::connect(&bootstrap, &db, Duration::from_secs(30)).expect("connect");
+    let follower = FlussClient::connect_follower(&bootstrap, &db, Duration::from_secs(30)).expect("connect");
     let from = follower.end_offset("open_positions_rollup").expect("offsets");
     let stop = Arc::new(AtomicBool::new(false));
     let s2 = stop.clone();

@@ -89,13 +89,34 @@ impl FlussClient {
     /// Connects to `bootstrap` (e.g. `127.0.0.1:9123`) within `timeout`; the
     /// tables live in `database`.
     pub fn connect(bootstrap: &str, database: &str, timeout: Duration) -> Result<Self, FlussError> {
+        Self::connect_with(bootstrap, database, timeout, Config::default().scanner_log_fetch_wait_max_time_ms)
+    }
+
+    /// Like [`FlussClient::connect`], for a client that follows changelogs:
+    /// its fetches wait at most `fetch_wait_ms` on the server for new
+    /// records (fluss-rs waits 500 ms by default, which is then the
+    /// feedback latency's floor).
+    pub fn connect_follower(bootstrap: &str, database: &str, timeout: Duration) -> Result<Self, FlussError> {
+        Self::connect_with(bootstrap, database, timeout, 10)
+    }
+
+    fn connect_with(
+        bootstrap: &str,
+        database: &str,
+        timeout: Duration,
+        fetch_wait_ms: i32,
+    ) -> Result<Self, FlussError> {
         let err = |what: &str, e: Box<dyn std::error::Error + Send + Sync>| FlussError {
             bootstrap: bootstrap.to_string(),
             what: what.to_string(),
             source: e,
         };
         let rt = runtime().map_err(|e| err("starting the client runtime", Box::new(e)))?;
-        let config = Config { bootstrap_servers: bootstrap.to_string(), ..Default::default() };
+        let config = Config {
+            bootstrap_servers: bootstrap.to_string(),
+            scanner_log_fetch_wait_max_time_ms: fetch_wait_ms,
+            ..Default::default()
+        };
         let conn = rt
             .block_on(async { tokio::time::timeout(timeout, FlussConnection::new(config)).await })
             .map_err(|_| err("connecting", Box::new(Msg(format!("no answer within {timeout:?}")))))?
