@@ -157,12 +157,10 @@ impl RunSpec {
     /// signals of this engine's symbols come out (their seqs unchanged).
     pub fn source_from(&self, seq: u64) -> Box<dyn SignalSource> {
         let source = self.unpartitioned_source_from(seq);
-        let part = &self.cfg.partition;
-        if !part.is_split() {
-            return source;
+        match self.cfg.partition.owned(&self.names.symbols) {
+            Some(take) => Box::new(PartitionedSource { inner: source, take, buf: Vec::with_capacity(4096) }),
+            None => source,
         }
-        let take = self.names.symbols.iter().map(|s| part.owns(s)).collect();
-        Box::new(PartitionedSource { inner: source, take, buf: Vec::with_capacity(4096) })
     }
 
     fn unpartitioned_source_from(&self, seq: u64) -> Box<dyn SignalSource> {

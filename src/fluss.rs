@@ -15,14 +15,41 @@ use tradeengine_fluss::{
 };
 use tradeengine_model::{AccountPolicy, RollupChange, RollupOp, Side, StrategySignal};
 
-use crate::config::FlussSection;
+use crate::config::{Config, FlussSection};
+use crate::pipeline::{SideFeed, SideFeedStop};
 
-/// Opens the Fluss store of `[fluss]` for engine `engine_id` (tables created
-/// if missing), with its write timeout.
-pub fn open_store(f: &FlussSection, names: Names, engine_id: u32) -> anyhow::Result<FlussStore> {
-    let mut s = FlussStore::open(&f.bootstrap_servers, &f.database, names, engine_id)?;
+/// Opens the Fluss store `f` for this engine (`[engine] id`; tables created
+/// if missing), with its write timeout and, when `[partition]` splits the
+/// accounts, this engine's slice of `names.accounts`.
+pub fn open_store(cfg: &Config, f: &FlussSection, names: Names) -> anyhow::Result<FlussStore> {
+    let owned = cfg.partition.owned(&names.accounts);
+    let mut s = FlussStore::open(&f.bootstrap_servers, &f.database, names, cfg.engine.id)?;
     s.set_write_timeout(Duration::from_secs(f.write_timeout_secs.max(1)));
+    if let Some(owned) = owned {
+        s.set_owned_accounts(owned);
+    }
     Ok(s)
+}
+
+/// How summaries and errors name the Fluss store `f`.
+pub fn store_name(f: &FlussSection) -> String {
+    format!("fluss {} database {}", f.bootstrap_servers, f.database)
+}
+
+/// The changelog follower as a side feed of the hot thread's rollup and
+/// policy rings, when `cfg` follows the changelogs (see
+/// [`Config::follows_changelog`]); it starts from the offsets `store` took
+/// at open. Its stop gives the summary line.
+pub fn changelog_feed(cfg: &Config, store: &FlussStore, names: &Names) -> Option<SideFeed> {
+    if !cfg.follows_changelog() {
+        return None;
+    }
+    let (f, from, own, names, id) =
+        (cfg.fluss.clone(), store.follow_from(), store.own_policy_writes(), names.clone(), cfg.engine.id);
+    Some(Box::new(move |rollups, policies| {
+        let follower = Follower::start(&f, from, own, &names, id, rollups, policies)?;
+        Ok(Box::new(move || Ok(follower.finish()?.to_string())) as SideFeedStop)
+    }))
 }
 
 /// What a changelog follower did.
@@ -89,7 +116,7 @@ impl Follower {
         threads.push(std::thread::Builder::new().name("te-follow-pos".into()).spawn(move || {
             let mut rep = FollowReport::default();
             let mut waiter = Waiter::new(WaitStrategy::SpinThenPark { park: WaitStrategy::DEFAULT_PARK });
-            rc.follow("open_positions_rollup", from.rollups, POLL, &s, |kind, row| {
+            rc.follow("open_positions_rollup", from.rollups, POLL, &s, |_, kind, row| {
                 let op = match kind {
                     "UpdateBefore" => return true,
                     "Delete" => RollupOp::Delete,
@@ -113,7 +140,7 @@ impl Follower {
         threads.push(std::thread::Builder::new().name("te-follow-pol".into()).spawn(move || {
             let mut rep = FollowReport::default();
             let mut waiter = Waiter::new(WaitStrategy::SpinThenPark { park: WaitStrategy::DEFAULT_PARK });
-            pc.follow("account_policy", from.policies, POLL, &s, |kind, row| {
+            pc.follow("account_policy", from.policies, POLL, &s, |_, kind, row| {
                 if kind == "UpdateBefore" || kind == "Delete" {
                     return true;
                 }
@@ -174,11 +201,11 @@ pub struct SignalLog {
 
 impl SignalLog {
     /// Starts following; `take` says, by symbol id, which symbols this engine
-    /// takes (all, unless `[partition]` splits them).
+    /// takes (`None`: all of them; see `PartitionSection::owned`).
     pub fn start(
         f: &FlussSection,
         symbols: &[String],
-        take: Vec<bool>,
+        take: Option<Vec<bool>>,
         from: u64,
         mut tx: Producer<StrategySignal>,
     ) -> anyhow::Result<Self> {
@@ -193,13 +220,11 @@ impl SignalLog {
             let mut waiter = Waiter::new(WaitStrategy::SpinThenPark { park: WaitStrategy::DEFAULT_PARK });
             let mut rep = SignalLogReport::default();
             let mut runs: HashMap<String, u16> = HashMap::new();
-            let mut offset = from as i64;
             let mut ring_open = true;
-            client.follow("strategy_signals", from as i64, POLL, &s, |_, row| {
+            let followed = client.follow("strategy_signals", from as i64, POLL, &s, |offset, _, row| {
                 let seq = offset as u64;
-                offset += 1;
                 match signal_from_row(&row, &ids, &mut runs) {
-                    Ok(sig) if take.get(sig.symbol as usize).copied().unwrap_or(false) => {
+                    Ok(sig) if take.as_ref().is_none_or(|t| t.get(sig.symbol as usize).copied().unwrap_or(false)) => {
                         rep.taken += 1;
                         let sig = StrategySignal { seq, ingress: clock.raw(), ..sig };
                         ring_open = tx.push_slice(&[sig], &mut waiter).is_ok();
@@ -211,7 +236,12 @@ impl SignalLog {
                     }
                 }
                 ring_open
-            })?;
+            });
+            if let Err(e) = followed {
+                // Said now, not only at the end of the run: no signal comes in after it.
+                eprintln!("tradeengine: the signal log stopped: {e}");
+                return Err(e.into());
+            }
             Ok((tx, rep))
         })?;
         Ok(Self { stop, thread })

@@ -26,7 +26,7 @@ use crate::config::{Config, Universe};
 use crate::feeder::spawn_recorder;
 use crate::hot::{HotCounters, RingVenue};
 use crate::pinning::{pin_current, CoreLayout};
-use crate::pipeline::{spawn_hot, HotHooks, HotRings, OuterEnds};
+use crate::pipeline::{spawn_hot, HotHooks, HotRings, OuterEnds, SideFeed};
 use crate::start_state::StartState;
 use tradeengine_adapters::feeds::Dictionary;
 
@@ -143,19 +143,11 @@ pub fn run_live(cfg: &Config, p: &LiveParams, control: &LiveControl, hooks: HotH
     cfg.capacity.symbols = cfg.capacity.symbols.max(live.symbols.len());
     let cfg = &cfg;
     let names = Names { accounts: universe.accounts.names().to_vec(), symbols: live.symbols.clone() };
-    let owned: Vec<bool> = names.accounts.iter().map(|a| cfg.partition.owns(a)).collect();
-    let (mut store, store_name, fluss) = open_store(cfg, p, &names, &owned)?;
+    let (mut store, store_name, side_feed) = open_store(cfg, p, &names)?;
     let start =
         StartState::load(store.as_mut(), universe.policies.clone(), names.symbols.len(), cfg, p.resume, &store_name)?;
-    let seed = start.hot_setup();
-    let split = cfg.partition.is_split();
-    let owned_hot = owned.clone();
-    let setup = move |e: &mut crate::hot::HotEngine<RingVenue>| {
-        if split {
-            e.set_owned(|a| owned_hot[a as usize]);
-        }
-        seed(e)
-    };
+    // Scale-out: the accounts this engine routes (all of them unless `[partition]` splits them).
+    let setup = start.hot_setup(cfg.partition.owned(&names.accounts));
     let StartState { start_seq, policies, mut portfolio, .. } = start;
 
     let layout = CoreLayout::resolve(cfg);
@@ -233,25 +225,10 @@ pub fn run_live(cfg: &Config, p: &LiveParams, control: &LiveControl, hooks: HotH
     .context("starting the FIX adapter thread")?;
 
     // Changes made elsewhere (other engines, corrections), from the changelogs.
-    let follower = match fluss {
-        #[cfg(feature = "fluss")]
-        Some(ref f) if cfg.fluss.follow_changelog.unwrap_or(split) => Some(crate::fluss::Follower::start(
-            &cfg.fluss,
-            f.follow_from,
-            f.own.clone(),
-            &names,
-            cfg.engine.id,
-            rollups_tx,
-            policies_tx,
-        )?),
-        _ => {
-            let _ = (rollups_tx, policies_tx);
-            None::<Follower>
-        }
-    };
+    let side_stop = side_feed.map(|start| start(rollups_tx, policies_tx)).transpose()?;
 
     // Signals: the TCP ingress, or the Fluss log table.
-    let take: Vec<bool> = names.symbols.iter().map(|s| cfg.partition.owns(s)).collect();
+    let take = cfg.partition.owned(&names.symbols);
     let input = match live.input.as_str() {
         #[cfg(feature = "fluss")]
         "fluss" => {
@@ -323,10 +300,7 @@ pub fn run_live(cfg: &Config, p: &LiveParams, control: &LiveControl, hooks: HotH
         Some(r) => Some(r.join().map_err(|_| anyhow!("the recorder thread panicked"))??),
         None => None,
     };
-    #[cfg(feature = "fluss")]
-    let follow = follower.map(|f| f.finish()).transpose()?.map(|r| r.to_string());
-    #[cfg(not(feature = "fluss"))]
-    let follow: Option<String> = follower.map(|()| String::new());
+    let follow = side_stop.map(|stop| stop()).transpose()?;
     let orders_sent = link.counters.orders_sent.load(Ordering::Relaxed);
     let reports = link.counters.reports.load(Ordering::Relaxed);
     // 4. Log out of the FIX session.
@@ -352,38 +326,19 @@ enum Input {
     Log(crate::fluss::SignalLog),
 }
 
-#[cfg(feature = "fluss")]
-type Follower = crate::fluss::Follower;
-#[cfg(not(feature = "fluss"))]
-type Follower = ();
-
-/// What the changelog follower needs from a Fluss store.
-struct FlussStart {
-    #[cfg(feature = "fluss")]
-    follow_from: tradeengine_fluss::FollowFrom,
-    #[cfg(feature = "fluss")]
-    own: tradeengine_fluss::OwnPolicyWrites,
-}
-
 /// The store of `store` in the config: SQLite at `p.db` (the default), or
-/// Fluss (with what its changelog follower needs).
+/// Fluss (with its changelog follower, when it follows the changelogs).
 fn open_store(
     cfg: &Config,
     p: &LiveParams,
     names: &Names,
-    owned: &[bool],
-) -> anyhow::Result<(Box<dyn Store + Send>, String, Option<FlussStart>)> {
-    let _ = owned;
+) -> anyhow::Result<(Box<dyn Store + Send>, String, Option<SideFeed>)> {
     match cfg.store.as_str() {
         #[cfg(feature = "fluss")]
         "fluss" => {
-            let mut s = crate::fluss::open_store(&cfg.fluss, names.clone(), cfg.engine.id)?;
-            if cfg.partition.is_split() {
-                s.set_owned_accounts(owned.to_vec());
-            }
-            let start = FlussStart { follow_from: s.follow_from(), own: s.own_policy_writes() };
-            let name = format!("fluss {} database {}", cfg.fluss.bootstrap_servers, cfg.fluss.database);
-            Ok((Box::new(s), name, Some(start)))
+            let s = crate::fluss::open_store(cfg, &cfg.fluss, names.clone())?;
+            let feed = crate::fluss::changelog_feed(cfg, &s, names);
+            Ok((Box::new(s), crate::fluss::store_name(&cfg.fluss), feed))
         }
         "sqlite" => {
             Ok((Box::new(SqliteStore::open(&p.db, names.clone(), cfg.engine.id)?), p.db.display().to_string(), None))

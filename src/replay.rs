@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use anyhow::{anyhow, bail, Context};
-use tradeengine_adapters::store::{NoStore, SqliteStore, Store, StoreTotals};
+use tradeengine_adapters::store::{Names, NoStore, SqliteStore, Store, StoreTotals};
 use tradeengine_model::{AccountId, Outcome};
 
 use crate::cold::{persist_journal, EngineMetrics, MetricsHook, MetricsServer, PersistOutcome, PersistParams};
@@ -197,29 +197,14 @@ impl ReplayStore {
     }
 }
 
-/// The Fluss changelog follower, when the store is Fluss and `[fluss]
-/// follow_changelog` (default: on when `[partition]` splits the accounts).
-fn side_feed(
-    store: &ReplayStore,
-    p: &ReplayParams,
-    names: &tradeengine_adapters::store::Names,
-) -> anyhow::Result<Option<SideFeed>> {
-    let _ = (names, p);
+/// The Fluss changelog follower, when the store is Fluss and follows the
+/// changelogs.
+fn side_feed(store: &ReplayStore, cfg: &crate::config::Config, names: &Names) -> Option<SideFeed> {
+    let _ = (cfg, names);
     match store {
         #[cfg(feature = "fluss")]
-        ReplayStore::Fluss(s) => {
-            let cfg = &p.spec.cfg;
-            if !cfg.fluss.follow_changelog.unwrap_or(cfg.partition.is_split()) {
-                return Ok(None);
-            }
-            let (f, from, own, names, id) =
-                (cfg.fluss.clone(), s.follow_from(), s.own_policy_writes(), names.clone(), cfg.engine.id);
-            Ok(Some(Box::new(move |rollups, policies| {
-                let follower = crate::fluss::Follower::start(&f, from, own, &names, id, rollups, policies)?;
-                Ok(Box::new(move || Ok(follower.finish()?.to_string())) as crate::pipeline::SideFeedStop)
-            })))
-        }
-        _ => Ok(None),
+        ReplayStore::Fluss(s) => crate::fluss::changelog_feed(cfg, s, names),
+        _ => None,
     }
 }
 
@@ -228,21 +213,13 @@ pub fn run_replay(p: &ReplayParams, hooks: HotHooks) -> anyhow::Result<ReplayRun
     let spec = &p.spec;
     let cfg = &spec.cfg;
     let names = spec.names.clone();
-    // Scale-out: the accounts this engine routes (all of them unless `[partition]` splits them).
-    let owned: Vec<bool> = names.accounts.iter().map(|a| cfg.partition.owns(a)).collect();
     let mut store = match &p.store {
         StoreChoice::Sqlite(path) => {
             ReplayStore::Sqlite(Box::new(SqliteStore::open(path, names.clone(), cfg.engine.id)?))
         }
         StoreChoice::None => ReplayStore::None(NoStore),
         #[cfg(feature = "fluss")]
-        StoreChoice::Fluss(f) => {
-            let mut s = crate::fluss::open_store(f, names.clone(), cfg.engine.id)?;
-            if cfg.partition.is_split() {
-                s.set_owned_accounts(owned.clone());
-            }
-            ReplayStore::Fluss(Box::new(s))
-        }
+        StoreChoice::Fluss(f) => ReplayStore::Fluss(Box::new(crate::fluss::open_store(cfg, f, names.clone())?)),
     };
     if p.resume && matches!(p.store, StoreChoice::None) {
         bail!("--resume needs a store that keeps state (--store sqlite)");
@@ -251,19 +228,12 @@ pub fn run_replay(p: &ReplayParams, hooks: HotHooks) -> anyhow::Result<ReplayRun
         StoreChoice::Sqlite(path) => path.display().to_string(),
         StoreChoice::None => "the store".into(),
         #[cfg(feature = "fluss")]
-        StoreChoice::Fluss(f) => format!("fluss {} database {}", f.bootstrap_servers, f.database),
+        StoreChoice::Fluss(f) => crate::fluss::store_name(f),
     };
     let start =
         StartState::load(store.as_store(), spec.policies.clone(), names.symbols.len(), cfg, p.resume, &store_name)?;
-    let seed = start.hot_setup();
-    let split = cfg.partition.is_split();
-    let owned_hot = owned.clone();
-    let setup = move |e: &mut crate::hot::HotEngine<tradeengine_adapters::venue::SimVenue>| {
-        if split {
-            e.set_owned(|a| owned_hot[a as usize]);
-        }
-        seed(e)
-    };
+    // Scale-out: the accounts this engine routes (all of them unless `[partition]` splits them).
+    let setup = start.hot_setup(cfg.partition.owned(&names.accounts));
     let StartState { start_seq, policies, mut portfolio, .. } = start;
     let side = SideInputs {
         admin: p.admin.as_ref().map(|(listen, token)| AdminSpec {
@@ -271,7 +241,7 @@ pub fn run_replay(p: &ReplayParams, hooks: HotHooks) -> anyhow::Result<ReplayRun
             token: token.clone(),
             accounts: names.accounts.iter().enumerate().map(|(i, n)| (n.clone(), i as u32)).collect(),
         }),
-        feed: side_feed(&store, p, &names)?,
+        feed: side_feed(&store, cfg, &names),
     };
     let persist_params = p.persist;
     let metrics = EngineMetrics::new();

@@ -70,11 +70,16 @@ impl StartState {
         })
     }
 
-    /// The hot engine's start-up from this state (run on the hot thread).
-    pub fn hot_setup<V: Venue>(&self) -> impl FnOnce(&mut HotEngine<V>) + Send + 'static {
+    /// The hot engine's start-up from this state (run on the hot thread);
+    /// `owned` (scale-out, see `PartitionSection::owned`) is this engine's
+    /// slice of the accounts, given before any position is seeded.
+    pub fn hot_setup<V: Venue>(&self, owned: Option<Vec<bool>>) -> impl FnOnce(&mut HotEngine<V>) + Send + 'static {
         let (positions, realized, blocked, kill) =
             (self.positions.clone(), self.realized.clone(), self.buys_blocked.clone(), self.kill_switch);
         move |e: &mut HotEngine<V>| {
+            if let Some(owned) = owned {
+                e.set_owned(|a| owned.get(a as usize).copied().unwrap_or(false));
+            }
             for rc in &positions {
                 e.seed_position(rc.account, rc.symbol, rc.net_qty, rc.avg_price, rc.realized_pnl);
             }

@@ -17,7 +17,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 mod common;
-use common::cli::{bin, run_ok, tmp};
+use common::cli::{bin, comparable, run_ok, tmp};
 use common::fluss::Cluster;
 use tradeengine_adapters::store::TABLES;
 
@@ -41,19 +41,13 @@ fn config(dir: &Path, cluster: &Cluster, database: &str, extra: &str) -> PathBuf
 fn tables(cfg: &Path) -> Vec<(String, String)> {
     TABLES
         .iter()
-        .map(|t| {
-            let d = run_ok(&["--config", cfg.to_str().unwrap(), "store", "dump", t]);
-            let d = if *t == "engine_checkpoint" {
-                d.lines().map(|l| l.rsplit_once(',').map_or(l, |(a, _)| a).to_string() + "\n").collect()
-            } else {
-                d
-            };
-            (t.to_string(), d)
-        })
+        .map(|t| (t.to_string(), comparable(t, run_ok(&["--config", cfg.to_str().unwrap(), "store", "dump", t]))))
         .collect()
 }
 
-fn assert_same(reference: &[(String, String)], cfg: &Path) {
+/// Asserts every table of `cfg`'s store equals `reference`; on a difference
+/// the message shows `log` (the run's stderr: its retries).
+fn assert_same(reference: &[(String, String)], cfg: &Path, log: &str) {
     let mut bad = Vec::new();
     for ((t, want), (_, got)) in reference.iter().zip(tables(cfg)) {
         if *want != got {
@@ -62,13 +56,14 @@ fn assert_same(reference: &[(String, String)], cfg: &Path) {
             let missing: Vec<&&str> = w.difference(&g).take(3).collect();
             let extra: Vec<&&str> = g.difference(&w).take(3).collect();
             bad.push(format!(
-                "{t}: {} vs {} lines; missing e.g. {missing:?}; extra e.g. {extra:?}",
+                "{t}: {} vs {} lines ({} distinct); missing e.g. {missing:?}; extra e.g. {extra:?}",
                 want.lines().count(),
-                got.lines().count()
+                got.lines().count(),
+                g.len()
             ));
         }
     }
-    assert!(bad.is_empty(), "tables differ from the uninterrupted run:\n{}", bad.join("\n"));
+    assert!(bad.is_empty(), "tables differ from the uninterrupted run:\n{}\nthe run said:\n{log}", bad.join("\n"));
 }
 
 /// A replay paced to last ~16 s (W1: 1 µs of event time per signal).
@@ -98,8 +93,9 @@ fn tablet_server_failures_lose_nothing_duplicate_nothing_and_a_long_outage_resum
     std::thread::sleep(Duration::from_secs(2));
     cluster.script("start-tablet");
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "the run did not ride through: {}", String::from_utf8_lossy(&out.stderr));
-    assert_same(&want, &ride);
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "the run did not ride through: {log}");
+    assert_same(&want, &ride, &log);
 
     // 2. Unanswered for longer than the write timeout (every tablet server
     //    frozen, as in a network cut): a clear error, then --resume.
@@ -120,5 +116,5 @@ fn tablet_server_failures_lose_nothing_duplicate_nothing_and_a_long_outage_resum
     assert!(err.contains("run the same command with --resume"), "{err}");
     let out = run_ok(&["--config", cut.to_str().unwrap(), "replay", "--workload", "w1", "--n", N, "--resume"]);
     assert!(out.contains("replay W1 into fluss: inputs "), "{out}");
-    assert_same(&want, &cut);
+    assert_same(&want, &cut, &format!("{err}\n(resumed) {out}"));
 }

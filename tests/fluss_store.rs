@@ -7,21 +7,12 @@
 use std::path::Path;
 
 mod common;
-use common::cli::{dump, run_err, run_ok, tmp};
+use common::cli::{comparable, dump, run_err, run_ok, tmp};
 use common::fluss::Cluster;
 use tradeengine_adapters::store::TABLES;
 
 fn dump_fluss(cfg: &Path, table: &str) -> String {
     run_ok(&["--config", cfg.to_str().unwrap(), "store", "dump", table])
-}
-
-/// A dump without the checkpoint's wall-clock column.
-fn comparable(table: &str, d: String) -> String {
-    if table == "engine_checkpoint" {
-        d.lines().map(|l| l.rsplit_once(',').map_or(l, |(a, _)| a).to_string() + "\n").collect()
-    } else {
-        d
-    }
 }
 
 #[test]

@@ -405,6 +405,12 @@ impl Config {
         self.source.as_ref().map_or_else(|| "<built-in>".to_string(), |p| p.display().to_string())
     }
 
+    /// Does a Fluss-backed run follow the changelogs (`fluss.follow_changelog`,
+    /// by default whenever `[partition]` splits the accounts)?
+    pub fn follows_changelog(&self) -> bool {
+        self.fluss.follow_changelog.unwrap_or(self.partition.is_split())
+    }
+
     /// Checks every value; the error names the key.
     pub fn validate(&self) -> Result<(), String> {
         self.partition.check()?;

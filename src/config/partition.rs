@@ -42,6 +42,12 @@ impl PartitionSection {
         self.owner_of(name) == self.member
     }
 
+    /// By index, which of `names` (accounts, or symbols) this engine owns;
+    /// `None` when the work is not split (it owns everything).
+    pub fn owned(&self, names: &[String]) -> Option<Vec<bool>> {
+        self.is_split().then(|| names.iter().map(|n| self.owns(n)).collect())
+    }
+
     /// The error, if the section is inconsistent.
     pub fn check(&self) -> Result<(), String> {
         if self.members == 0 || self.member >= self.members {

@@ -30,7 +30,7 @@ fn main() {
     let seen = std::thread::spawn(move || {
         let mut lat = Vec::with_capacity(samples);
         follower
-            .follow("open_positions_rollup", from, Duration::from_millis(50), &s2, |kind, row| {
+            .follow("open_positions_rollup", from, Duration::from_millis(50), &s2, |_, kind, row| {
                 if kind != "UpdateBefore" {
                     if let Value::Int(sent) = row[7] {
                         lat.push(now_ns() - sent);

@@ -61,9 +61,32 @@ pub type Row = Vec<Value>;
 #[error("{0}")]
 struct Msg(String);
 
-/// The client's runtime: one worker thread, on the cold cores.
-fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(1).thread_name("te-fluss").enable_all().build()
+/// A failed step of opening a connection, and why.
+type OpenError = (&'static str, Box<dyn std::error::Error + Send + Sync>);
+
+/// A fresh client runtime (one worker thread, on the cold cores) and a
+/// connection to `bootstrap` on it, within `timeout`.
+fn open_connection(
+    bootstrap: &str,
+    fetch_wait_ms: i32,
+    timeout: Duration,
+) -> Result<(tokio::runtime::Runtime, FlussConnection), OpenError> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("te-fluss")
+        .enable_all()
+        .build()
+        .map_err(|e| ("starting the client runtime", Box::new(e) as _))?;
+    let config = Config {
+        bootstrap_servers: bootstrap.to_string(),
+        scanner_log_fetch_wait_max_time_ms: fetch_wait_ms,
+        ..Default::default()
+    };
+    let conn = rt
+        .block_on(async { tokio::time::timeout(timeout, FlussConnection::new(config)).await })
+        .map_err(|_| ("connecting", Box::new(Msg(format!("no answer within {timeout:?}"))) as _))?
+        .map_err(|e| ("connecting", Box::new(e) as _))?;
+    Ok((rt, conn))
 }
 
 /// A connection to a Fluss cluster with its own runtime (a blocking facade
@@ -73,10 +96,15 @@ pub struct FlussClient {
     conn: FlussConnection,
     bootstrap: String,
     database: String,
+    /// The server-side wait of this client's fetches (see `connect_follower`).
+    fetch_wait_ms: i32,
     /// One writer per table, created on first use.
     writers: HashMap<&'static str, Writer>,
-    /// Rows sent and not yet acknowledged, with their table.
+    /// Rows sent and not yet answered, with their table.
     in_flight: Vec<(&'static str, WriteResultFuture)>,
+    /// The first row of the current flush that failed outright, reported
+    /// once every row has an answer.
+    failed: Option<(&'static str, fluss::error::Error)>,
     write_timeout: Duration,
 }
 
@@ -106,28 +134,20 @@ impl FlussClient {
         timeout: Duration,
         fetch_wait_ms: i32,
     ) -> Result<Self, FlussError> {
-        let err = |what: &str, e: Box<dyn std::error::Error + Send + Sync>| FlussError {
+        let (rt, conn) = open_connection(bootstrap, fetch_wait_ms, timeout).map_err(|(what, e)| FlussError {
             bootstrap: bootstrap.to_string(),
             what: what.to_string(),
             source: e,
-        };
-        let rt = runtime().map_err(|e| err("starting the client runtime", Box::new(e)))?;
-        let config = Config {
-            bootstrap_servers: bootstrap.to_string(),
-            scanner_log_fetch_wait_max_time_ms: fetch_wait_ms,
-            ..Default::default()
-        };
-        let conn = rt
-            .block_on(async { tokio::time::timeout(timeout, FlussConnection::new(config)).await })
-            .map_err(|_| err("connecting", Box::new(Msg(format!("no answer within {timeout:?}")))))?
-            .map_err(|e| err("connecting", Box::new(e)))?;
+        })?;
         let c = Self {
             rt,
             conn,
             bootstrap: bootstrap.to_string(),
             database: database.to_string(),
+            fetch_wait_ms,
             writers: HashMap::new(),
             in_flight: Vec::new(),
+            failed: None,
             write_timeout: Duration::from_secs(120),
         };
         // A real round trip: the cluster must list its servers.
@@ -206,8 +226,9 @@ impl FlussClient {
         self.rt.block_on(admin.list_tables(&self.database)).map_err(|e| self.err("listing tables", e))
     }
 
-    fn generic<'a>(t: &TableSchema, row: &'a [Value]) -> GenericRow<'a> {
-        let mut g = GenericRow::new(t.columns.len());
+    /// The cells as a fluss-rs row, borrowing the text.
+    fn generic(row: &[Value]) -> GenericRow<'_> {
+        let mut g = GenericRow::new(row.len());
         for (i, v) in row.iter().enumerate() {
             match v {
                 Value::Int(x) => g.set_field(i, *x),
@@ -268,7 +289,7 @@ impl FlussClient {
         let w = &self.writers[t.name];
         let what = if delete { "deleting from" } else { "writing" };
         for r in rows {
-            let g = Self::generic(t, r);
+            let g = Self::generic(r);
             let f = match (w, delete) {
                 (Writer::Append(w), false) => w.append(&g),
                 (Writer::Upsert(w), false) => w.upsert(&g),
@@ -284,42 +305,84 @@ impl FlussClient {
     }
 
     /// Sends everything queued and waits until every row is acknowledged
-    /// (acks = all, idempotent writer: retries cannot duplicate a row), or
-    /// fails once [`FlussClient::attempt_timeout`] has passed without it.
+    /// (acks = all, idempotent writer: its own retries cannot duplicate a
+    /// row), or fails once [`FlussClient::attempt_timeout`] has passed.
+    ///
+    /// On a timeout the unacknowledged rows stay in flight (see
+    /// [`FlussClient::in_flight`]): the writer keeps retrying them under the
+    /// same writer id, and the next `flush` waits on for them. Abandoning
+    /// them instead is unsafe — a row a leader appended but had not yet
+    /// committed can become visible after the caller looked for it. A row
+    /// that failed outright is reported once every other row of the flush
+    /// has an answer, so nothing is in flight after an `Err` that is not a
+    /// timeout.
     pub fn flush(&mut self) -> Result<(), FlussError> {
-        let pending = std::mem::take(&mut self.in_flight);
         let Some(w) = self.writers.values().next() else { return Ok(()) };
         let timeout = self.attempt_timeout();
-        let mut failed: Option<(&str, fluss::error::Error)> = None;
-        let res = self.rt.block_on(async {
-            tokio::time::timeout(timeout, async {
-                let flushed = match w {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let (in_flight, failed) = (&mut self.in_flight, &mut self.failed);
+        let mut answered = 0;
+        let all_answered = self.rt.block_on(async {
+            match tokio::time::timeout_at(deadline, async {
+                match w {
                     Writer::Append(w) => w.flush().await,
                     Writer::Upsert(w) => w.flush().await,
-                };
-                if let Err(e) = flushed {
-                    failed = Some(("flushing", e));
-                    return;
-                }
-                for (table, f) in pending {
-                    if let Err(e) = f.await {
-                        failed = Some((table, e));
-                        return;
-                    }
                 }
             })
             .await
+            {
+                Err(_) => return false,
+                Ok(Err(e)) => {
+                    failed.get_or_insert(("flushing", e));
+                }
+                Ok(Ok(())) => {}
+            }
+            // One future at a time, each awaited at most once to completion:
+            // a timeout leaves the unanswered ones intact for the next flush.
+            while let Some((table, f)) = in_flight.get_mut(answered) {
+                match tokio::time::timeout_at(deadline, f).await {
+                    Err(_) => return false,
+                    Ok(r) => {
+                        if let Err(e) = r {
+                            failed.get_or_insert((*table, e));
+                        }
+                        answered += 1;
+                    }
+                }
+            }
+            true
         });
-        if res.is_err() {
+        self.in_flight.drain(..answered);
+        if !all_answered {
             return Err(self.err(
                 "writing",
-                Msg(format!("no acknowledgement within {timeout:?} (is the cluster reachable? a tablet server down?)")),
+                Msg(format!(
+                    "no acknowledgement within {timeout:?}, {} rows still in flight (is the cluster reachable? a \
+                     tablet server down?)",
+                    self.in_flight.len()
+                )),
             ));
         }
-        match failed {
+        match self.failed.take() {
             Some((table, e)) => Err(self.err(&format!("writing {table}"), e)),
             None => Ok(()),
         }
+    }
+
+    /// Rows sent and not yet answered (after a [`FlussClient::flush`] that
+    /// timed out): the next `flush` waits on for them.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.len()
+    }
+
+    /// Whether every table with rows in flight has a leader answering now
+    /// (its offsets can be listed): if so, rows that stay unanswered were
+    /// lost by the writer, not held up by the cluster.
+    pub fn in_flight_leaders_up(&self) -> bool {
+        let mut tables: Vec<&str> = self.in_flight.iter().map(|(t, _)| *t).collect();
+        tables.sort_unstable();
+        tables.dedup();
+        tables.iter().all(|t| self.end_offset(t).is_ok())
     }
 
     /// The write timeout (see [`FlussClient::set_write_timeout`]).
@@ -334,19 +397,20 @@ impl FlussClient {
         self.write_timeout.min(Duration::from_secs(10))
     }
 
-    /// Drops the connection and its writers (anything unacknowledged is
-    /// abandoned) and connects again: a new writer id, fresh metadata.
+    /// Drops the connection and its writers and connects again: a new
+    /// writer id, fresh metadata. Call it only with nothing in flight
+    /// ([`FlussClient::in_flight`] = 0): a row abandoned in flight may still
+    /// land after the caller read what landed.
     pub fn reconnect(&mut self) -> Result<(), FlussError> {
         self.in_flight.clear();
+        self.failed = None;
         self.writers.clear();
         // A new runtime too: the old one's single worker may be stuck in the
         // old writer's send loop (seen when a bucket has no live leader).
-        let rt = runtime().map_err(|e| self.err("reconnecting", e))?;
-        let config = Config { bootstrap_servers: self.bootstrap.clone(), ..Default::default() };
-        let conn = rt
-            .block_on(async { tokio::time::timeout(Duration::from_secs(10), FlussConnection::new(config)).await })
-            .map_err(|_| self.err("reconnecting", Msg("no answer within 10s".into())))?
-            .map_err(|e| self.err("reconnecting", e))?;
+        let (rt, conn) =
+            open_connection(&self.bootstrap, self.fetch_wait_ms, Duration::from_secs(10)).map_err(|(what, e)| {
+                FlussError { bootstrap: self.bootstrap.clone(), what: format!("reconnecting ({what})"), source: e }
+            })?;
         let old_conn = std::mem::replace(&mut self.conn, conn);
         let old_rt = std::mem::replace(&mut self.rt, rt);
         // Stop the old writer for good (its batches must not land after the
@@ -436,15 +500,7 @@ impl FlussClient {
             .block_on(async {
                 let tbl = self.conn.get_table(&self.path(table)).await?;
                 let mut l = tbl.new_lookup()?.create_lookuper()?;
-                let mut k = GenericRow::new(key.len());
-                for (i, v) in key.iter().enumerate() {
-                    match v {
-                        Value::Int(x) => k.set_field(i, *x),
-                        Value::Real(x) => k.set_field(i, *x),
-                        Value::Text(s) => k.set_field(i, &**s),
-                        Value::Null => k.set_field(i, None::<&()>),
-                    }
-                }
+                let k = Self::generic(key);
                 let res = l.lookup(&k).await?;
                 match res.get_single_row()? {
                     Some(r) => Ok(Some(Self::read(t, &r)?)),
@@ -455,34 +511,81 @@ impl FlussClient {
     }
 
     /// Follows a log table or a primary-key table's changelog from offset
-    /// `from` (of its single bucket), calling `on_change(kind, row)` for each
-    /// record in order (`kind` as in [`FlussClient::scan`]), until `stop` is
-    /// set or `on_change` returns false. Polls every `poll`.
+    /// `from` (of its single bucket), calling `on_change(offset, kind, row)`
+    /// for each record once, in offset order (`kind` as in
+    /// [`FlussClient::scan`]), until `stop` is set or `on_change` returns
+    /// false. Polls every `poll`. A failed fetch (a leader moving, a server
+    /// away, a table just created) is reported on stderr and retried on a
+    /// fresh scanner from the next offset, every half second, until `stop`:
+    /// a follower never ends silently. Only a row that does not match the
+    /// table's schema is an error.
     pub fn follow(
         &self,
         table: &str,
         from: i64,
         poll: Duration,
         stop: &std::sync::atomic::AtomicBool,
-        mut on_change: impl FnMut(&str, Row) -> bool,
+        mut on_change: impl FnMut(i64, &str, Row) -> bool,
     ) -> Result<(), FlussError> {
+        use std::sync::atomic::Ordering::Relaxed;
         let t = self.table_schema(table)?;
-        self.rt
-            .block_on(async {
-                let tbl = self.conn.get_table(&self.path(table)).await?;
-                let s = tbl.new_scan().create_log_scanner()?;
-                s.subscribe(0, from).await?;
-                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                    for r in s.poll(poll).await? {
+        let mut next = from;
+        let mut failures = 0u32;
+        while !stop.load(Relaxed) {
+            // Ok(true): finished; Ok(false): the fetch failed (`failed` says why).
+            let mut failed = None;
+            let finished = self.rt.block_on(async {
+                let s = match async {
+                    let tbl = self.conn.get_table(&self.path(table)).await?;
+                    let s = tbl.new_scan().create_log_scanner()?;
+                    s.subscribe(0, next).await?;
+                    Ok::<_, fluss::error::Error>(s)
+                }
+                .await
+                {
+                    Ok(s) => s,
+                    Err(e) => {
+                        failed = Some(e);
+                        return Ok(false);
+                    }
+                };
+                while !stop.load(Relaxed) {
+                    let records = match s.poll(poll).await {
+                        Ok(r) => r,
+                        Err(e) => {
+                            failed = Some(e);
+                            return Ok(false);
+                        }
+                    };
+                    for r in records {
+                        if r.offset() < next {
+                            continue; // handed out before
+                        }
+                        next = r.offset() + 1;
+                        failures = 0;
                         let kind = format!("{:?}", r.change_type());
-                        if !on_change(&kind, Self::read(t, r.row())?) {
-                            return Ok(());
+                        if !on_change(r.offset(), &kind, Self::read(t, r.row())?) {
+                            return Ok(true);
                         }
                     }
                 }
-                Ok(())
-            })
-            .map_err(|e: fluss::error::Error| self.err(&format!("following {table}"), e))
+                Ok(true)
+            });
+            match finished.map_err(|e: fluss::error::Error| self.err(&format!("following {table}"), e))? {
+                true => return Ok(()),
+                false => {
+                    failures += 1;
+                    if failures == 1 || failures.is_multiple_of(120) {
+                        let e = failed.map_or_else(String::new, |e| e.to_string());
+                        eprintln!(
+                            "fluss: following {table} at offset {next} failed ({failures}x): {e}; retrying every 500ms"
+                        );
+                    }
+                    std::thread::sleep(Duration::from_millis(500));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Reads a log table (or a primary-key table's changelog) from the start
@@ -508,16 +611,32 @@ impl FlussClient {
                 s.subscribe(0, from).await?;
                 let mut out = Vec::with_capacity((to - from.max(0)).min(1 << 20) as usize);
                 let start = Instant::now();
+                // The next offset wanted: a record below it was already read
+                // (a scanner may hand a batch out twice across a leader change).
+                let mut next = from;
                 'poll: while start.elapsed() < timeout {
                     for r in s.poll(Duration::from_millis(200)).await? {
+                        if r.offset() < next {
+                            continue;
+                        }
                         if r.offset() >= to {
+                            next = r.offset();
                             break 'poll;
                         }
                         out.push((format!("{:?}", r.change_type()), Self::read(t, r.row())?));
-                        if r.offset() + 1 >= to {
+                        next = r.offset() + 1;
+                        if next >= to {
                             break 'poll;
                         }
                     }
+                }
+                if next < to {
+                    // Never a silent partial read: callers skip or fold what
+                    // they get, and a short read would duplicate rows.
+                    return Err(fluss::error::Error::UnexpectedError {
+                        message: format!("read up to offset {next} of {to} within {timeout:?}"),
+                        source: None,
+                    });
                 }
                 Ok(out)
             })

@@ -233,21 +233,17 @@ impl FlussStore {
         if int(&marker[1]) <= through {
             return Ok(None);
         }
-        let mut landed = Landed { through: int(&marker[1]) as u64, ..Default::default() };
         let Value::Text(offsets) = &marker[2] else { return Ok(None) };
+        let mut since = Vec::new();
         for part in offsets.split(';') {
             let bad =
                 || StoreError::Invalid { store: "fluss", what: format!("engine_pending: bad log offset `{part}`") };
             let (table, at) = part.split_once('=').ok_or_else(bad)?;
             let at: i64 = at.parse().map_err(|_| bad())?;
             let sch = schema::schema(table).filter(|t| !t.is_kv()).ok_or_else(bad)?;
-            let end = self.client.end_offset(table).map_err(|e| backend("reading log offsets", e))?;
-            let rows = self.client.read_range(table, at, end).map_err(|e| backend(&format!("reading {table}"), e))?;
-            let seen = landed.rows.entry(sch.name).or_default();
-            for r in &rows {
-                *seen.entry(Landed::key(r)).or_default() += 1;
-            }
+            since.push((sch.name, at));
         }
+        let landed = self.landed_since(int(&marker[1]) as u64, &since, |_, _, _| Ok(()))?;
         if landed.waiting() == 0 {
             return Ok(None);
         }
@@ -307,10 +303,35 @@ impl FlussStore {
         Ok(out)
     }
 
-    /// One attempt at writing a commit: (1) the marker with where its log
-    /// rows start (first attempt only: `offsets` keeps them), (2) logs and
-    /// state rows in one flush — on a retry, minus the log rows that landed
-    /// since the marker —, (3) the checkpoint.
+    /// The log rows that landed since each `(table, offset)`, up to the log's
+    /// end (`check(table, offset, end)` first), as the rows a commit through
+    /// input `through` need not write again.
+    fn landed_since(
+        &self,
+        through: u64,
+        since: &[(&'static str, i64)],
+        check: impl Fn(&str, i64, i64) -> Result<(), StoreError>,
+    ) -> Result<Landed, StoreError> {
+        let mut landed = Landed { through, ..Default::default() };
+        for &(table, from) in since {
+            let end = self.client.end_offset(table).map_err(|e| backend("reading log offsets", e))?;
+            check(table, from, end)?;
+            let rows = self.client.read_range(table, from, end).map_err(|e| backend(&format!("reading {table}"), e))?;
+            let seen = landed.rows.entry(table).or_default();
+            for r in &rows {
+                *seen.entry(Landed::key(r)).or_default() += 1;
+            }
+        }
+        Ok(landed)
+    }
+
+    /// One attempt at writing a commit: (0) if an earlier attempt's rows are
+    /// still in flight, wait for their answers first (the writer retries
+    /// them itself; nothing is ever abandoned in flight), (1) the marker
+    /// with where its log rows start (first attempt only: `offsets` keeps
+    /// them), (2) logs and state rows in one flush — on a retry, minus the
+    /// log rows that landed since the marker, read once nothing is in
+    /// flight —, (3) the checkpoint.
     fn write_commit(
         &mut self,
         logs: &[(&'static str, Vec<Row>)],
@@ -321,13 +342,15 @@ impl FlussStore {
         fn w<T>(what: &str, res: Result<T, crate::FlussError>) -> Result<T, StoreError> {
             res.map_err(|e| backend(what, e))
         }
-        let c = &mut self.client;
+        if self.client.in_flight() > 0 {
+            w("waiting for the rows in flight", self.client.flush())?;
+        }
         let retry_rows: Option<Vec<Vec<Row>>> = match offsets {
             None => {
                 let mut at = Vec::new();
                 for (table, rows) in logs {
                     if !rows.is_empty() {
-                        let end = w("reading log offsets", c.end_offset_retrying(table))?;
+                        let end = w("reading log offsets", self.client.end_offset_retrying(table))?;
                         check_not_lost(table, self.log_ends.get(table).copied().unwrap_or(0), end)?;
                         at.push((*table, end));
                     }
@@ -335,21 +358,16 @@ impl FlussStore {
                 if !at.is_empty() {
                     let text: Vec<String> = at.iter().map(|(t, o)| format!("{t}={o}")).collect();
                     let marker = vec![i(self.engine_id as u64), i(b.through), t(&text.join(";"))];
-                    w("writing engine_pending", c.upsert("engine_pending", &[marker], false))?;
+                    w("writing engine_pending", self.client.upsert("engine_pending", &[marker], false))?;
                 }
                 *offsets = Some(at);
                 None
             }
             Some(at) => {
-                let mut landed = Landed { through: b.through, ..Default::default() };
-                for &(table, from) in at.iter() {
-                    let end = w("reading log offsets", c.end_offset(table))?;
-                    check_not_lost(table, self.log_ends.get(table).copied().unwrap_or(0).max(from), end)?;
-                    let seen = landed.rows.entry(table).or_default();
-                    for r in w(&format!("reading {table}"), c.read_range(table, from, end))? {
-                        *seen.entry(Landed::key(&r)).or_default() += 1;
-                    }
-                }
+                let ends = &self.log_ends;
+                let mut landed = self.landed_since(b.through, at, |table, from, end| {
+                    check_not_lost(table, ends.get(table).copied().unwrap_or(0).max(from), end)
+                })?;
                 Some(
                     logs.iter()
                         .map(|(table, rows)| {
@@ -361,28 +379,37 @@ impl FlussStore {
                 )
             }
         };
-        for (k, (table, rows)) in logs.iter().enumerate() {
-            let rows = retry_rows.as_ref().map_or(rows, |r| &r[k]);
-            if !rows.is_empty() {
-                w(&format!("appending to {table}"), c.queue(table, rows, false))?;
+        let queued = (|| {
+            for (k, (table, rows)) in logs.iter().enumerate() {
+                let rows = retry_rows.as_ref().map_or(rows, |r| &r[k]);
+                if !rows.is_empty() {
+                    w(&format!("appending to {table}"), self.client.queue(table, rows, false))?;
+                }
             }
-        }
-        for (table, rows, delete) in states {
-            if !rows.is_empty() {
-                w(&format!("writing {table}"), c.queue(table, rows, *delete))?;
+            for (table, rows, delete) in states {
+                if !rows.is_empty() {
+                    w(&format!("writing {table}"), self.client.queue(table, rows, *delete))?;
+                }
             }
+            Ok(())
+        })();
+        if queued.is_err() {
+            // The rows queued before the failure are sent: their answers
+            // first (what stays unanswered is waited for by the next attempt).
+            let _ = self.client.flush();
+            return queued;
         }
-        w("writing the batch", c.flush())?;
-        // Where each log ended at least, once this commit's rows were acknowledged.
-        for (k, (table, rows)) in logs.iter().enumerate() {
-            let rows = retry_rows.as_ref().map_or(rows, |r| &r[k]);
+        w("writing the batch", self.client.flush())?;
+        // Where each log ended at least, once this commit's rows were
+        // acknowledged (landed before or now: all of them).
+        for (table, rows) in logs {
             if let Some(&(_, from)) = offsets.as_ref().and_then(|o| o.iter().find(|(t, _)| t == table)) {
                 self.log_ends.insert(table, from + rows.len() as i64);
             }
         }
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
         let cp = vec![i(self.engine_id as u64), i(b.through), i(b.last_ts), i(self.kill_switch as u64), i(now)];
-        w("writing engine_checkpoint", c.upsert("engine_checkpoint", &[cp], false))
+        w("writing engine_checkpoint", self.client.upsert("engine_checkpoint", &[cp], false))
     }
 
     fn checkpoint_row(&self) -> Result<Option<Row>, StoreError> {
@@ -717,22 +744,51 @@ impl Store for FlussStore {
             ("account_policy", pol, false),
         ];
         // A failed attempt (a tablet server restarting, a lost connection) is
-        // retried on a fresh connection until the write timeout has passed;
-        // log rows an attempt already landed are not written again.
+        // retried until the write timeout has passed: rows still in flight
+        // are waited for on the same connection, a failed write retried on a
+        // fresh one; log rows an attempt already landed are not written again.
         let started = std::time::Instant::now();
         let mut offsets = None;
         let mut attempt = 0;
+        // Attempts in a row that ended with rows in flight although their
+        // tables' leaders answered.
+        let mut stalled = 0;
+        let mut was_in_flight = 0;
         loop {
             match self.write_commit(&logs, &states, &mut offsets, b) {
                 Ok(()) => return Ok(()),
                 Err(e @ StoreError::Backend { .. }) if started.elapsed() < self.client.write_timeout() => {
                     attempt += 1;
-                    eprintln!(
-                        "fluss: the commit through input {} failed (attempt {attempt}), retrying on a new connection: {e}",
-                        b.through
-                    );
-                    std::thread::sleep(Duration::from_millis(500));
-                    let _ = self.client.reconnect(); // if it fails, the next attempt says why
+                    let in_flight = self.client.in_flight();
+                    // Not one answer during a whole attempt, leaders up: stalled.
+                    stalled = if in_flight > 0 && in_flight == was_in_flight && self.client.in_flight_leaders_up() {
+                        stalled + 1
+                    } else {
+                        0
+                    };
+                    was_in_flight = in_flight;
+                    // Rows in flight are waited for on the same connection (the
+                    // writer retries them under its writer id: no duplicate),
+                    // while the cluster is what holds them up. Unanswered for
+                    // two attempts while every leader answers, they were lost
+                    // by the writer (answers to a server that died): only then
+                    // abandoned. With nothing in flight (every row answered, one
+                    // failed) a fresh connection cannot race an old write.
+                    let next = match in_flight {
+                        0 => "retrying on a new connection".to_string(),
+                        n if stalled >= 2 => {
+                            format!("abandoning {n} rows the writer lost, retrying on a new connection")
+                        }
+                        n => format!("waiting on for {n} rows in flight"),
+                    };
+                    eprintln!("fluss: the commit through input {} failed (attempt {attempt}), {next}: {e}", b.through);
+                    if in_flight == 0 || stalled >= 2 {
+                        (stalled, was_in_flight) = (0, 0);
+                        let _ = self.client.reconnect(); // if it fails, the next attempt says why
+                                                         // Let whatever the servers still hold of the old writer
+                                                         // settle before the next attempt reads what landed.
+                        std::thread::sleep(Duration::from_millis(if in_flight == 0 { 500 } else { 2000 }));
+                    }
                 }
                 Err(StoreError::Backend { store, what, source }) if attempt > 0 => {
                     return Err(StoreError::Backend {
