@@ -128,7 +128,34 @@ impl FlussClient {
         Self::connect_with(bootstrap, database, timeout, 10)
     }
 
+    /// Connects, retrying every half second within `timeout` while the
+    /// cluster answers but is still starting (its coordinator "not
+    /// initialized yet", no servers listed); an unreachable cluster fails at
+    /// once.
     fn connect_with(
+        bootstrap: &str,
+        database: &str,
+        timeout: Duration,
+        fetch_wait_ms: i32,
+    ) -> Result<Self, FlussError> {
+        let start = Instant::now();
+        loop {
+            match Self::connect_once(bootstrap, database, timeout, fetch_wait_ms) {
+                Err(e) if Self::is_starting(&e) && start.elapsed() + Duration::from_millis(500) < timeout => {
+                    std::thread::sleep(Duration::from_millis(500))
+                }
+                res => return res,
+            }
+        }
+    }
+
+    /// Whether `e` says the cluster answered but is not ready yet.
+    fn is_starting(e: &FlussError) -> bool {
+        let text = format!("{e}");
+        text.contains("ApiError") || text.contains("lists no servers")
+    }
+
+    fn connect_once(
         bootstrap: &str,
         database: &str,
         timeout: Duration,
@@ -490,7 +517,7 @@ impl FlussClient {
 
     /// The rows of a log table from offset `from` up to (not including) `to`.
     pub fn read_range(&self, table: &str, from: i64, to: i64) -> Result<Vec<Row>, FlussError> {
-        Ok(self.read_changes(table, from, to)?.into_iter().map(|(_, r)| r).collect())
+        Ok(self.read_changes(table, from, to)?.into_iter().map(|(_, _, r)| r).collect())
     }
 
     /// Looks a primary-key row up by its key cells.
@@ -592,13 +619,19 @@ impl FlussClient {
     /// through the end it has when called. Rows come with their change type
     /// (`AppendOnly`, `Insert`, `UpdateBefore`, `UpdateAfter`, `Delete`).
     pub fn scan(&self, table: &str) -> Result<Vec<(String, Row)>, FlussError> {
+        Ok(self.scan_offsets(table)?.into_iter().map(|(_, k, r)| (k, r)).collect())
+    }
+
+    /// [`FlussClient::scan`], each record with its offset.
+    pub fn scan_offsets(&self, table: &str) -> Result<Vec<(i64, String, Row)>, FlussError> {
         let end = self.end_offset(table)?;
         self.read_changes(table, EARLIEST_OFFSET, end)
     }
 
     /// The records of a log table or changelog from offset `from` (or
-    /// `EARLIEST_OFFSET`) up to, not including, `to`, with their change type.
-    fn read_changes(&self, table: &str, from: i64, to: i64) -> Result<Vec<(String, Row)>, FlussError> {
+    /// `EARLIEST_OFFSET`) up to, not including, `to`, with their offset and
+    /// change type.
+    fn read_changes(&self, table: &str, from: i64, to: i64) -> Result<Vec<(i64, String, Row)>, FlussError> {
         let t = self.table_schema(table)?;
         if to <= 0 || (from >= 0 && from >= to) {
             return Ok(Vec::new());
@@ -623,7 +656,7 @@ impl FlussClient {
                             next = r.offset();
                             break 'poll;
                         }
-                        out.push((format!("{:?}", r.change_type()), Self::read(t, r.row())?));
+                        out.push((r.offset(), format!("{:?}", r.change_type()), Self::read(t, r.row())?));
                         next = r.offset() + 1;
                         if next >= to {
                             break 'poll;

@@ -180,8 +180,10 @@ pub const SCHEMAS: &[TableSchema] = &[
         primary_key: &[],
     },
     TableSchema { name: "symbol_marks", columns: &[("symbol", Text), ("price", Real)], primary_key: &["symbol"] },
-    // Fluss only: the commit in progress (see `FlussStore`), so a restart
-    // after a crash mid-commit skips the log rows that already landed.
+    // Fluss only: the commit in progress (see `FlussStore`): `table=offset`
+    // for where its log rows start and where the primary-key changelogs it
+    // writes ended, so a restart after a crash mid-commit skips the log rows
+    // that already landed and starts from the checkpoint's state.
     TableSchema {
         name: "engine_pending",
         columns: &[("engine_id", Int), ("through", Int), ("log_offsets", Text)],

@@ -11,9 +11,13 @@
 //! reads back from the cluster.
 //!
 //! Exactly once across a crash: if the engine dies after (1), some of the
-//! commit's log rows may have landed without its checkpoint. On restart the
-//! store reads them back (from the recorded offsets to the log's end) and the
-//! replayed inputs skip exactly those rows; primary-key rows simply converge.
+//! commit's rows may have landed without its checkpoint. On restart the
+//! store reads the log rows back (from the recorded offsets to the log's
+//! end) and the replayed inputs skip exactly those; for the primary-key
+//! tables the marker also records where their changelogs ended, and the
+//! start state folds this engine's own rows only up to there (the state as
+//! of the checkpoint: the replayed inputs write the rest again), other
+//! engines' rows to the end.
 //! A cluster that stops acknowledging for the write timeout is an error that
 //! stops the engine with its state intact up to the last checkpoint.
 
@@ -43,6 +47,10 @@ pub struct FlussStore {
     kill_switch: bool,
     /// Log rows that landed before a crash cut their commit short.
     landed: Option<Landed>,
+    /// For a commit cut short: where each primary-key table's changelog
+    /// ended when it began. Its own rows past that are not start state (the
+    /// replayed inputs write them again); other engines' rows are.
+    cut: HashMap<&'static str, i64>,
     /// Per log table, the offset this engine's acknowledged rows reach: a
     /// log that ends before it lost acknowledged rows.
     log_ends: HashMap<&'static str, i64>,
@@ -188,6 +196,7 @@ impl FlussStore {
             policies: BTreeMap::new(),
             kill_switch: false,
             landed: None,
+            cut: HashMap::new(),
             log_ends: HashMap::new(),
             owned: None,
             own_policy_writes: OwnPolicyWrites::default(),
@@ -197,6 +206,12 @@ impl FlussStore {
             rollups: s.client.end_offset("open_positions_rollup").map_err(|e| backend("reading offsets", e))?,
             policies: s.client.end_offset("account_policy").map_err(|e| backend("reading offsets", e))?,
         };
+        let mut through = -1;
+        if let Some(cp) = s.checkpoint_row()? {
+            s.kill_switch = cp[3] == Value::Int(1);
+            through = int(&cp[1]);
+        }
+        s.landed = s.interrupted_commit(through)?;
         for (_, row) in s.fold("account_policy")? {
             if let Value::Text(a) = &row[0] {
                 s.policies.insert(a.to_string(), row);
@@ -210,19 +225,13 @@ impl FlussStore {
                 }
             }
         }
-        let mut through = -1;
-        if let Some(cp) = s.checkpoint_row()? {
-            s.kill_switch = cp[3] == Value::Int(1);
-            through = int(&cp[1]);
-        }
-        s.landed = s.interrupted_commit(through)?;
         Ok(s)
     }
 
     /// The log rows of a commit that started after checkpoint `through` and
     /// never finished (the engine died between its log appends and its
     /// checkpoint), if there was one.
-    fn interrupted_commit(&self, through: i64) -> Result<Option<Landed>, StoreError> {
+    fn interrupted_commit(&mut self, through: i64) -> Result<Option<Landed>, StoreError> {
         let Some(marker) = self
             .client
             .lookup("engine_pending", &[Value::Int(self.engine_id as i64)])
@@ -240,8 +249,12 @@ impl FlussStore {
                 || StoreError::Invalid { store: "fluss", what: format!("engine_pending: bad log offset `{part}`") };
             let (table, at) = part.split_once('=').ok_or_else(bad)?;
             let at: i64 = at.parse().map_err(|_| bad())?;
-            let sch = schema::schema(table).filter(|t| !t.is_kv()).ok_or_else(bad)?;
-            since.push((sch.name, at));
+            let sch = schema::schema(table).ok_or_else(bad)?;
+            if sch.is_kv() {
+                self.cut.insert(sch.name, at);
+            } else {
+                since.push((sch.name, at));
+            }
         }
         let landed = self.landed_since(int(&marker[1]) as u64, &since, |_, _, _| Ok(()))?;
         if landed.waiting() == 0 {
@@ -282,13 +295,32 @@ impl FlussStore {
         self.client.set_write_timeout(timeout);
     }
 
-    /// The current rows of a primary-key table (its changelog folded), by key.
+    /// Whether `row` of primary-key table `table` is this engine's to write.
+    fn own_row(&self, table: &str, row: &Row) -> bool {
+        let account = |v: &Value| Self::id_of(&self.account_ids, v).is_some_and(|a| self.owns(a));
+        match table {
+            "open_positions_rollup" => int(&row[6]) == i64::from(self.engine_id),
+            "portfolio" | "account_policy" => account(&row[0]),
+            "orders" => account(&row[1]),
+            _ => true, // symbol_marks, the engine's own rows
+        }
+    }
+
+    /// The current rows of a primary-key table (its changelog folded), by
+    /// key — as of the last checkpoint for this engine's own rows when a
+    /// commit was cut short (see `cut`).
     fn fold(&self, table: &str) -> Result<BTreeMap<Vec<String>, Row>, StoreError> {
         let sch = schema::schema(table)
             .ok_or_else(|| StoreError::Invalid { store: "fluss", what: format!("unknown table `{table}`") })?;
         let keys: Vec<usize> = sch.primary_key.iter().filter_map(|k| sch.index(k)).collect();
+        let cut = self.cut.get(table).copied().unwrap_or(i64::MAX);
         let mut out = BTreeMap::new();
-        for (kind, row) in self.client.scan(table).map_err(|e| backend(&format!("reading {table}"), e))? {
+        for (offset, kind, row) in
+            self.client.scan_offsets(table).map_err(|e| backend(&format!("reading {table}"), e))?
+        {
+            if offset >= cut && self.own_row(table, &row) {
+                continue; // the unfinished commit's: its inputs are replayed
+            }
             let key: Vec<String> = keys.iter().map(|&k| row[k].to_csv()).collect();
             match kind.as_str() {
                 "Delete" => {
@@ -355,8 +387,17 @@ impl FlussStore {
                         at.push((*table, end));
                     }
                 }
-                if !at.is_empty() {
-                    let text: Vec<String> = at.iter().map(|(t, o)| format!("{t}={o}")).collect();
+                // Where the primary-key changelogs this commit writes end
+                // now: a restart after a cut-short commit folds this
+                // engine's rows only up to there (state as of the checkpoint).
+                let mut cuts: Vec<(&'static str, i64)> = Vec::new();
+                for (table, rows, _) in states {
+                    if !rows.is_empty() && !cuts.iter().any(|(t, _)| t == table) {
+                        cuts.push((table, w("reading changelog offsets", self.client.end_offset_retrying(table))?));
+                    }
+                }
+                if !at.is_empty() || !cuts.is_empty() {
+                    let text: Vec<String> = at.iter().chain(&cuts).map(|(t, o)| format!("{t}={o}")).collect();
                     let marker = vec![i(self.engine_id as u64), i(b.through), t(&text.join(";"))];
                     w("writing engine_pending", self.client.upsert("engine_pending", &[marker], false))?;
                 }
