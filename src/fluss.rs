@@ -18,10 +18,11 @@ use tradeengine_model::{AccountPolicy, RollupChange, RollupOp, Side, StrategySig
 use crate::config::{Config, FlussSection};
 use crate::pipeline::{SideFeed, SideFeedStop};
 
-/// Opens the Fluss store `f` for this engine (`[engine] id`; tables created
-/// if missing), with its write timeout and, when `[partition]` splits the
-/// accounts, this engine's slice of `names.accounts`.
-pub fn open_store(cfg: &Config, f: &FlussSection, names: Names) -> anyhow::Result<FlussStore> {
+/// Opens the Fluss store of `[fluss]` for this engine (`[engine] id`; tables
+/// created if missing), with its write timeout and, when `[partition]`
+/// splits the accounts, this engine's slice of `names.accounts`.
+pub fn open_store(cfg: &Config, names: Names) -> anyhow::Result<FlussStore> {
+    let f = &cfg.fluss;
     let owned = cfg.partition.owned(&names.accounts);
     let mut s = FlussStore::open(&f.bootstrap_servers, &f.database, names, cfg.engine.id)?;
     s.set_write_timeout(Duration::from_secs(f.write_timeout_secs.max(1)));

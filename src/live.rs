@@ -336,7 +336,7 @@ fn open_store(
     match cfg.store.as_str() {
         #[cfg(feature = "fluss")]
         "fluss" => {
-            let s = crate::fluss::open_store(cfg, &cfg.fluss, names.clone())?;
+            let s = crate::fluss::open_store(cfg, names.clone())?;
             let feed = crate::fluss::changelog_feed(cfg, &s, names);
             Ok((Box::new(s), crate::fluss::store_name(&cfg.fluss), feed))
         }

@@ -547,7 +547,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 StoreChoice::Sqlite(path) => Box::new(SqliteStore::open_existing(&path)?),
                 #[cfg(feature = "fluss")]
                 // Names are read back as stored: no universe needed.
-                StoreChoice::Fluss(f) => Box::new(tradeengine::fluss::open_store(&cfg, &f, Default::default())?),
+                StoreChoice::Fluss(_) => Box::new(tradeengine::fluss::open_store(&cfg, Default::default())?),
                 StoreChoice::None => anyhow::bail!("the `none` store keeps no table"),
             };
             let stdout = std::io::stdout();

@@ -219,7 +219,7 @@ pub fn run_replay(p: &ReplayParams, hooks: HotHooks) -> anyhow::Result<ReplayRun
         }
         StoreChoice::None => ReplayStore::None(NoStore),
         #[cfg(feature = "fluss")]
-        StoreChoice::Fluss(f) => ReplayStore::Fluss(Box::new(crate::fluss::open_store(cfg, f, names.clone())?)),
+        StoreChoice::Fluss(_) => ReplayStore::Fluss(Box::new(crate::fluss::open_store(cfg, names.clone())?)),
     };
     if p.resume && matches!(p.store, StoreChoice::None) {
         bail!("--resume needs a store that keeps state (--store sqlite)");

@@ -61,6 +61,9 @@ pub type Row = Vec<Value>;
 #[error("{0}")]
 struct Msg(String);
 
+/// What a cluster that answers but has not registered its servers yet says.
+const NO_SERVERS: &str = "the cluster lists no servers";
+
 /// A failed step of opening a connection, and why.
 type OpenError = (&'static str, Box<dyn std::error::Error + Send + Sync>);
 
@@ -149,10 +152,13 @@ impl FlussClient {
         }
     }
 
-    /// Whether `e` says the cluster answered but is not ready yet.
+    /// Whether `e` says the cluster answered but is not ready yet: an API
+    /// error from a server (not a refused connection), or no servers listed.
     fn is_starting(e: &FlussError) -> bool {
-        let text = format!("{e}");
-        text.contains("ApiError") || text.contains("lists no servers")
+        match e.source.downcast_ref::<fluss::error::Error>() {
+            Some(fluss::error::Error::FlussAPIError { .. }) => true,
+            _ => e.source.downcast_ref::<Msg>().is_some_and(|m| m.0 == NO_SERVERS),
+        }
     }
 
     fn connect_once(
@@ -180,7 +186,7 @@ impl FlussClient {
         // A real round trip: the cluster must list its servers.
         let nodes = c.server_nodes()?;
         if nodes.is_empty() {
-            return Err(c.err("connecting", Msg("the cluster lists no servers".into())));
+            return Err(c.err("connecting", Msg(NO_SERVERS.into())));
         }
         Ok(c)
     }
@@ -674,5 +680,29 @@ impl FlussClient {
                 Ok(out)
             })
             .map_err(|e: fluss::error::Error| self.err(&format!("reading {table} from offset {from}"), e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(source: Box<dyn std::error::Error + Send + Sync>) -> FlussError {
+        FlussError { bootstrap: "127.0.0.1:1".into(), what: "connecting".into(), source }
+    }
+
+    #[test]
+    fn a_cluster_that_answers_but_is_not_ready_is_waited_for_an_unreachable_one_is_not() {
+        let not_ready = fluss::error::Error::FlussAPIError {
+            api_error: fluss::rpc::ApiError {
+                code: -1,
+                message: "CoordinatorEventProcessor is not initialized yet.".into(),
+            },
+        };
+        assert!(FlussClient::is_starting(&error(Box::new(not_ready))));
+        assert!(FlussClient::is_starting(&error(Box::new(Msg(NO_SERVERS.into())))));
+        assert!(!FlussClient::is_starting(&error(Box::new(Msg("no answer within 30s".into())))));
+        let refused = fluss::error::Error::UnexpectedError { message: "connection refused".into(), source: None };
+        assert!(!FlussClient::is_starting(&error(Box::new(refused))));
     }
 }

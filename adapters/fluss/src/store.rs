@@ -229,8 +229,9 @@ impl FlussStore {
     }
 
     /// The log rows of a commit that started after checkpoint `through` and
-    /// never finished (the engine died between its log appends and its
-    /// checkpoint), if there was one.
+    /// never finished (the engine died between its marker and its
+    /// checkpoint), if there was one; records in `cut` where the
+    /// primary-key changelogs it wrote ended when it began.
     fn interrupted_commit(&mut self, through: i64) -> Result<Option<Landed>, StoreError> {
         let Some(marker) = self
             .client
@@ -245,8 +246,7 @@ impl FlussStore {
         let Value::Text(offsets) = &marker[2] else { return Ok(None) };
         let mut since = Vec::new();
         for part in offsets.split(';') {
-            let bad =
-                || StoreError::Invalid { store: "fluss", what: format!("engine_pending: bad log offset `{part}`") };
+            let bad = || StoreError::Invalid { store: "fluss", what: format!("engine_pending: bad offset `{part}`") };
             let (table, at) = part.split_once('=').ok_or_else(bad)?;
             let at: i64 = at.parse().map_err(|_| bad())?;
             let sch = schema::schema(table).ok_or_else(bad)?;
@@ -825,9 +825,10 @@ impl Store for FlussStore {
                     eprintln!("fluss: the commit through input {} failed (attempt {attempt}), {next}: {e}", b.through);
                     if in_flight == 0 || stalled >= 2 {
                         (stalled, was_in_flight) = (0, 0);
-                        let _ = self.client.reconnect(); // if it fails, the next attempt says why
-                                                         // Let whatever the servers still hold of the old writer
-                                                         // settle before the next attempt reads what landed.
+                        // If it fails, the next attempt says why. Then let whatever
+                        // the servers still hold of the old writer settle before the
+                        // next attempt reads what landed.
+                        let _ = self.client.reconnect();
                         std::thread::sleep(Duration::from_millis(if in_flight == 0 { 500 } else { 2000 }));
                     }
                 }
