@@ -123,7 +123,7 @@ fn picker_decision(c: &mut Criterion) {
     g.bench_function("buy", |b| {
         b.iter(|| {
             for s in 0..500u32 {
-                black_box(picker.pick_buy(black_box(s)));
+                black_box(picker.pick_buy(black_box(s), &book));
             }
         })
     });

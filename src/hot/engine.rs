@@ -364,7 +364,7 @@ impl<V: Venue> HotEngine<V> {
         }
         let (a, route, qty) = match side {
             Side::Buy => {
-                let (a, route) = self.picker.pick_buy(s).ok_or(Outcome::NoEligibleAccount)?;
+                let (a, route) = self.picker.pick_buy(s, &self.book).ok_or(Outcome::NoEligibleAccount)?;
                 d.account = a;
                 d.route = route as u8;
                 let qty = self.sizer.buy_qty(s, sig.strength, sig.close, self.accounts.initial_capital[a as usize]);

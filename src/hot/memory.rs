@@ -2,7 +2,10 @@
 //!
 //! Large tables are allocated zeroed, which the OS backs lazily: the first
 //! write to each page would fault into the kernel on the hot thread, in the
-//! middle of a run. [`prefault`] takes those faults at start-up instead.
+//! middle of a run. [`prefault`] takes those faults at start-up instead, and
+//! asks for transparent huge pages on tables of 2 MiB or more (W2's holder
+//! and position tables are hundreds of MiB: with 4 KiB pages nearly every
+//! lookup also misses the TLB).
 
 use std::mem::MaybeUninit;
 
@@ -11,8 +14,31 @@ const PAGE: usize = 4096;
 /// Writes every page of `data` once (each byte keeps its value), so the OS
 /// maps it now. Start-up only.
 pub fn prefault<T: bytemuck::Pod>(data: &mut [T]) {
-    touch(bytemuck::cast_slice_mut::<T, u8>(data));
+    let bytes = bytemuck::cast_slice_mut::<T, u8>(data);
+    advise_huge_pages(bytes);
+    touch(bytes);
 }
+
+const HUGE_PAGE: usize = 2 << 20;
+
+/// Asks the kernel to back the 2 MiB-aligned interior of `bytes` with
+/// transparent huge pages (`madvise(MADV_HUGEPAGE)`; THP mode `madvise` or
+/// `always`). Advice only: where the kernel says no, nothing changes.
+#[cfg(target_os = "linux")]
+fn advise_huge_pages(bytes: &mut [u8]) {
+    let start = (bytes.as_mut_ptr() as usize).next_multiple_of(HUGE_PAGE);
+    let end = (bytes.as_mut_ptr() as usize + bytes.len()) & !(HUGE_PAGE - 1);
+    if end > start {
+        // SAFETY: [start, end) lies inside `bytes`, memory this process owns;
+        // MADV_HUGEPAGE changes how it is backed, never its contents.
+        unsafe {
+            libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE);
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn advise_huge_pages(_bytes: &mut [u8]) {}
 
 /// Like [`prefault`] for a vector's spare capacity (memory that pushes will
 /// use later without allocating).

@@ -14,7 +14,7 @@
 
 use tradeengine_model::{AccountId, Route, SymbolId};
 
-use super::bitrows::BitRows;
+use super::bitrows::{BitRows, Mask};
 use super::positions::{PositionBook, QTY_EPSILON};
 
 const NONE: u32 = u32::MAX;
@@ -28,6 +28,11 @@ pub enum TieBreak {
     RoundRobin,
 }
 
+/// BUY candidates the picker checks one by one against their own held lists
+/// (a few cache lines each) before it falls back to masking the whole bucket
+/// row with the symbol's holder row (a miss per word in a large table).
+const CANDIDATES_BY_BOOK: usize = 4;
+
 /// Accounts bucketed by a small key (open count), with a mask of non-empty
 /// buckets. With `members`, each bucket also knows which accounts it holds;
 /// without, it only counts them (enough to know the least key in use).
@@ -36,7 +41,9 @@ struct Buckets {
     members: Option<BitRows>,
     key_of: Vec<u32>,
     len: Vec<u32>,
-    nonempty: BitRows,
+    /// Bit `k % 64` of word `k / 64`: bucket `k` has members (keys are open
+    /// counts: one or two words).
+    nonempty: Vec<u64>,
 }
 
 impl Buckets {
@@ -45,7 +52,7 @@ impl Buckets {
             members: with_members.then(|| BitRows::new(keys, accounts)),
             key_of: vec![NONE; accounts],
             len: vec![0; keys],
-            nonempty: BitRows::new(1, keys),
+            nonempty: vec![0; keys.div_ceil(64)],
         }
     }
 
@@ -62,7 +69,7 @@ impl Buckets {
             }
             self.len[old as usize] -= 1;
             if self.len[old as usize] == 0 {
-                self.nonempty.clear(0, old as usize);
+                self.nonempty[old as usize / 64] &= !(1u64 << (old % 64));
             }
         }
         if key != NONE {
@@ -70,14 +77,20 @@ impl Buckets {
                 m.set(key as usize, a);
             }
             self.len[key as usize] += 1;
-            self.nonempty.set(0, key as usize);
+            self.nonempty[key as usize / 64] |= 1u64 << (key % 64);
         }
         self.key_of[a] = key;
     }
 
     #[inline]
     fn first_key_from(&self, k: usize) -> Option<usize> {
-        self.nonempty.first_from(0, k, None)
+        let mut w = k / 64;
+        let mut bits = *self.nonempty.get(w)? & (!0u64 << (k % 64));
+        while bits == 0 {
+            w += 1;
+            bits = *self.nonempty.get(w)?;
+        }
+        Some(w * 64 + bits.trailing_zeros() as usize)
     }
 }
 
@@ -117,7 +130,7 @@ impl Picker {
             if let Some(m) = b.members.as_mut() {
                 m.prefault();
             }
-            b.nonempty.prefault();
+            crate::hot::memory::prefault(&mut b.nonempty);
             crate::hot::memory::prefault(&mut b.key_of);
             crate::hot::memory::prefault(&mut b.len);
         }
@@ -152,14 +165,15 @@ impl Picker {
         self.holders.contains(s as usize, a as usize)
     }
 
-    /// Chooses the account for a BUY of `s`, or `None` (drop: no eligible account).
+    /// Chooses the account for a BUY of `s`, or `None` (drop: no eligible
+    /// account). `book` answers "does this candidate hold `s`" from the
+    /// candidate's own positions.
     #[inline]
-    pub fn pick_buy(&mut self, s: SymbolId) -> Option<(AccountId, Route)> {
+    pub fn pick_buy(&mut self, s: SymbolId, book: &PositionBook) -> Option<(AccountId, Route)> {
         let row = s as usize;
         let mut key = self.open_buckets.first_key_from(0);
         while let Some(k) = key {
-            let hit = self.open_buckets.members.as_ref().and_then(|m| self.first_in(m, k, Some(row)));
-            if let Some(a) = hit {
+            if let Some(a) = self.first_non_holder(k, s, book) {
                 self.chosen(a);
                 return Some((a as AccountId, Route::Open));
             }
@@ -184,7 +198,7 @@ impl Picker {
         let mut best: Option<(u32, usize)> = None;
         for (lo, hi) in [(start, self.accounts), (0, start)] {
             let mut from = lo;
-            while let Some(a) = self.holders.first_from(row, from, None) {
+            while let Some(a) = self.holders.first_from(row, from, Mask::None) {
                 if a >= hi {
                     break;
                 }
@@ -209,7 +223,7 @@ impl Picker {
         let row = s as usize;
         let mut from = 0;
         let mut any = false;
-        while let Some(a) = self.holders.first_from(row, from, None) {
+        while let Some(a) = self.holders.first_from(row, from, Mask::None) {
             any = true;
             if let Some(rec) = book.find(a as AccountId, s) {
                 let p = book.get(rec);
@@ -222,13 +236,25 @@ impl Picker {
         Err(any)
     }
 
-    /// First account of bucket row `k` at or after the round-robin start
-    /// (wrapping), skipping holders of `exclude_symbol`.
+    /// First member of open bucket `k`, from the tie rule's start (wrapping),
+    /// that does not hold `s`. The first few candidates are checked in the
+    /// book; past them the bucket row is masked with the holder row.
     #[inline]
-    fn first_in(&self, rows: &BitRows, k: usize, exclude_symbol: Option<usize>) -> Option<usize> {
-        let ex = exclude_symbol.map(|s| (&self.holders, s));
+    fn first_non_holder(&self, k: usize, s: SymbolId, book: &PositionBook) -> Option<usize> {
+        let rows = self.open_buckets.members.as_ref()?;
         let start = self.start();
-        rows.first_from(k, start, ex).or_else(|| if start > 0 { rows.first_from(k, 0, ex) } else { None })
+        let in_range = |lo: usize, hi: usize| -> Option<usize> {
+            let mut from = lo;
+            for _ in 0..CANDIDATES_BY_BOOK {
+                let a = rows.first_from(k, from, Mask::None).filter(|&a| a < hi)?;
+                if book.find(a as AccountId, s).is_none() {
+                    return Some(a);
+                }
+                from = a + 1;
+            }
+            rows.first_from(k, from, Mask::Exclude(&self.holders, s as usize)).filter(|&a| a < hi)
+        };
+        in_range(start, self.accounts).or_else(|| if start > 0 { in_range(0, start) } else { None })
     }
 
     #[inline]
@@ -242,5 +268,59 @@ impl Picker {
     #[inline]
     fn chosen(&mut self, a: usize) {
         self.cursor = a;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `n` eligible accounts with one free slot each; `holding` of them hold symbol 7.
+    fn setup(n: usize, holding: &[usize], tie: TieBreak) -> (Picker, PositionBook) {
+        let mut p = Picker::new(n, 10, 2, tie, false);
+        let mut book = PositionBook::new(n, 2, n * 2);
+        for a in 0..n {
+            if holding.contains(&a) {
+                book.open(a as AccountId, 7).unwrap();
+                p.add_holder(7, a as AccountId);
+            }
+            p.refresh(a as AccountId, true, book.open_count(a as AccountId), 2);
+        }
+        (p, book)
+    }
+
+    #[test]
+    fn a_buy_skips_holders_past_the_candidates_checked_in_the_book() {
+        // accounts 0..150 hold 7 (open count 1); 150..200 hold nothing (open count 0)
+        let holding: Vec<usize> = (0..150).collect();
+        let (mut p, book) = setup(200, &holding, TieBreak::LowestId);
+        // the least loaded bucket comes first: account 150
+        assert_eq!(p.pick_buy(7, &book), Some((150, Route::Open)));
+        // symbol 3: nobody holds it, lowest id of the least loaded bucket
+        assert_eq!(p.pick_buy(3, &book), Some((150, Route::Open)));
+        // everyone at one position, the first 150 holding 7: the walk passes
+        // the book-checked candidates and falls back to the masked row scan
+        let (mut p, mut book) = setup(200, &holding, TieBreak::LowestId);
+        for a in 150..200u32 {
+            book.open(a, 1).unwrap();
+            p.add_holder(1, a);
+            p.refresh(a, true, 1, 2);
+        }
+        assert_eq!(p.pick_buy(7, &book), Some((150, Route::Open)));
+        assert_eq!(p.pick_buy(1, &book), Some((0, Route::Open)));
+    }
+
+    #[test]
+    fn round_robin_wraps_and_still_skips_holders() {
+        let holding: Vec<usize> = (0..10).chain(20..30).collect();
+        let (mut p, book) = setup(30, &holding, TieBreak::RoundRobin);
+        // bucket 0 = accounts 10..20 (no position); round robin walks them in turn
+        let picks: Vec<_> = (0..12).map(|_| p.pick_buy(7, &book).unwrap().0).collect();
+        assert_eq!(picks, vec![10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 10, 11]);
+        // bucket 1 only (holders of 7 and of nothing else): no non-holder there
+        let (mut p, book) = setup(30, &(0..30).collect::<Vec<_>>(), TieBreak::RoundRobin);
+        assert_eq!(p.pick_buy(7, &book), None);
+        assert_eq!(p.pick_buy(8, &book).map(|x| x.0), Some(0));
+        assert_eq!(p.pick_buy(8, &book).map(|x| x.0), Some(1));
     }
 }
