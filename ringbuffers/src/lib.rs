@@ -7,15 +7,17 @@
 //!   [`WaitStrategy::SpinThenPark`] (meant for cold threads).
 //! - A full ring is back-pressure: [`Producer::push_slice`] waits and counts a
 //!   stall; nothing is ever dropped silently.
-//! - Items move in batches (`push_slice`, `drain`): one index update per batch,
-//!   not per item.
+//! - Items move in batches (`push_slice`, `drain`, [`InPlaceWriter`] for
+//!   items made one at a time): one index update per batch, not per item.
 //! - Counters (pushed, popped, producer stalls, depth high-water mark) are
 //!   written only by their owning side, with plain relaxed stores, and can be
 //!   read at any time from any thread through [`RingStats`].
 
+mod in_place;
 mod stats;
 mod wait;
 
+pub use in_place::InPlaceWriter;
 pub use stats::{RingSnapshot, RingStats};
 pub use wait::{WaitStrategy, Waiter};
 
@@ -64,10 +66,16 @@ impl<T: Copy> Producer<T> {
         let (done, _) = self.inner.push_partial_slice(items);
         let n = done.len();
         if n > 0 {
-            self.pushed += n as u64;
-            self.stats.store_pushed(self.pushed);
+            self.note_pushed(n);
         }
         n
+    }
+
+    /// Counts `n` items just published.
+    #[inline]
+    fn note_pushed(&mut self, n: usize) {
+        self.pushed += n as u64;
+        self.stats.store_pushed(self.pushed);
     }
 
     /// Publishes every item of `items`, in order, waiting with `waiter` while the
@@ -104,8 +112,7 @@ impl<T: Copy> Producer<T> {
             if n > 0 {
                 if let Ok(chunk) = self.inner.write_chunk_uninit(n) {
                     chunk.fill_from_iter(items[..n].iter().map(&mut map));
-                    self.pushed += n as u64;
-                    self.stats.store_pushed(self.pushed);
+                    self.note_pushed(n);
                     items = &items[n..];
                 }
             }
@@ -140,8 +147,7 @@ impl<T: Copy> Producer<T> {
     #[inline]
     pub fn try_push(&mut self, item: T) -> bool {
         if self.inner.push(item).is_ok() {
-            self.pushed += 1;
-            self.stats.store_pushed(self.pushed);
+            self.note_pushed(1);
             true
         } else {
             false

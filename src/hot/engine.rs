@@ -42,7 +42,7 @@ pub struct HotParams {
     pub sizing: SizingParams,
     /// Global kill switch at start.
     pub kill_switch: bool,
-    /// Journal records staged between ring publishes.
+    /// Most journal records written into the ring between two publishes.
     pub journal_stage: usize,
     /// Orders are sent as market orders, or as limit orders at the signal's close.
     pub order_type: OrderType,

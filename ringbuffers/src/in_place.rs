@@ -1,0 +1,161 @@
+//! Writing straight into a ring's free slots, for a producer that makes its
+//! items one at a time (the hot thread's journal) but should publish them in
+//! batches: no staging buffer, no second copy, one index update per batch.
+//!
+//! Invariants: items written are invisible to the consumer until
+//! [`InPlaceWriter::publish`]; they are published in write order; nothing
+//! here allocates, and a full ring is waited on (back-pressure), never a drop.
+
+use std::mem::MaybeUninit;
+
+use crate::{Abandoned, Producer, Waiter};
+
+/// A [`Producer`] that writes items in place into a reserved run of the
+/// ring's free slots and publishes them together.
+pub struct InPlaceWriter<T> {
+    producer: Producer<T>,
+    /// First slot of the reserved run (valid while `room + written > 0`).
+    run: *mut MaybeUninit<T>,
+    /// Slots of the run still free.
+    room: usize,
+    /// Slots of the run written and not yet published.
+    written: usize,
+    /// Most slots reserved at once (items between two publishes).
+    max_run: usize,
+}
+
+// SAFETY: `run` points into the ring storage that `producer` keeps alive
+// (an `Arc` inside rtrb), and only the owner of this writer touches those
+// slots until they are published; moving the writer to another thread moves
+// that ownership with it, exactly as moving the `Producer` does.
+unsafe impl<T: Send> Send for InPlaceWriter<T> {}
+
+impl<T: Copy> InPlaceWriter<T> {
+    /// A writer that publishes at most `max_run` items at once (at least 1).
+    pub fn new(producer: Producer<T>, max_run: usize) -> Self {
+        Self { producer, run: std::ptr::null_mut(), room: 0, written: 0, max_run: max_run.max(1) }
+    }
+
+    /// Writes `item` into the next reserved slot. Returns false, writing
+    /// nothing, when the reserved run is used up: [`InPlaceWriter::publish`]
+    /// then [`InPlaceWriter::reserve`] make room. Never waits.
+    #[inline]
+    pub fn try_write(&mut self, item: T) -> bool {
+        if self.room == 0 {
+            return false;
+        }
+        // SAFETY: slot `written` of the run is inside the reserved run
+        // (`written < written + room`), a free slot the consumer cannot see.
+        unsafe { (*self.run.add(self.written)).write(item) };
+        self.written += 1;
+        self.room -= 1;
+        true
+    }
+
+    /// Publishes every item written since the last publish, with one index
+    /// update, and keeps what is left of the reserved run.
+    #[inline]
+    pub fn publish(&mut self) {
+        if self.written == 0 {
+            return;
+        }
+        let n = self.written;
+        let chunk = self.producer.inner.write_chunk_uninit(n).expect("written slots were reserved and are still free");
+        // SAFETY: the chunk starts at the producer's tail, where the reserved
+        // run starts, and its `n` slots are the ones `try_write` initialised.
+        unsafe { chunk.commit_all() };
+        self.producer.note_pushed(n);
+        // SAFETY: `n` slots of the run were consumed; the rest stays reserved.
+        self.run = unsafe { self.run.add(n) };
+        self.written = 0;
+    }
+
+    /// Reserves the next run of free slots (contiguous in the ring, at most
+    /// `max_run`), waiting with `waiter` while the ring is full (counts a
+    /// stall). Publish first: only an empty run is replaced. Fails only if
+    /// the consumer is gone.
+    #[inline]
+    pub fn reserve(&mut self, waiter: &mut Waiter) -> Result<(), Abandoned> {
+        debug_assert_eq!(self.written, 0, "publish before reserving");
+        if self.producer.inner.slots() == 0 {
+            self.producer.wait_for_room(waiter, 0)?;
+        }
+        let n = self.producer.inner.slots().min(self.max_run);
+        let mut chunk = self.producer.inner.write_chunk_uninit(n).expect("slots were free");
+        let (first, _) = chunk.as_mut_slices();
+        self.run = first.as_mut_ptr();
+        self.room = first.len();
+        // The chunk is dropped unpublished: the slots stay free for the consumer's
+        // view and reserved for this writer (nobody else writes to the ring).
+        Ok(())
+    }
+
+    /// Items written and not yet published.
+    #[inline]
+    pub fn unpublished(&self) -> usize {
+        self.written
+    }
+
+    /// The producer (counters, abandonment).
+    pub fn producer(&self) -> &Producer<T> {
+        &self.producer
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{channel, WaitStrategy};
+
+    #[test]
+    fn items_appear_only_when_published_in_order_across_the_wrap() {
+        let (p, mut c) = channel::<u64>("t", 8);
+        let mut w = InPlaceWriter::new(p, 5);
+        let mut waiter = Waiter::new(WaitStrategy::BusySpin);
+        let mut seen = Vec::new();
+        let mut next = 0u64;
+        for round in 0..20 {
+            for _ in 0..(round % 7) {
+                if !w.try_write(next) {
+                    w.publish();
+                    w.reserve(&mut waiter).unwrap();
+                    assert!(w.try_write(next));
+                }
+                next += 1;
+            }
+            w.publish();
+            c.drain(usize::MAX, |b| seen.extend_from_slice(b));
+            assert_eq!(seen.len() as u64, next);
+        }
+        assert_eq!(seen, (0..next).collect::<Vec<_>>());
+        assert_eq!(w.producer().stats().snapshot().pushed, next);
+    }
+
+    #[test]
+    fn written_items_stay_invisible_until_published() {
+        let (p, mut c) = channel::<u32>("t", 16);
+        let mut w = InPlaceWriter::new(p, 16);
+        w.reserve(&mut Waiter::new(WaitStrategy::BusySpin)).unwrap();
+        assert!(w.try_write(1) && w.try_write(2));
+        assert_eq!((c.len(), w.unpublished()), (0, 2));
+        w.publish();
+        let mut seen = Vec::new();
+        c.drain(usize::MAX, |b| seen.extend_from_slice(b));
+        assert_eq!((seen, w.unpublished()), (vec![1, 2], 0));
+    }
+
+    #[test]
+    fn a_full_ring_is_waited_on_and_a_gone_consumer_is_an_error() {
+        let (p, c) = channel::<u32>("t", 4);
+        let mut w = InPlaceWriter::new(p, 16);
+        let mut waiter = Waiter::new(WaitStrategy::BusySpin);
+        w.reserve(&mut waiter).unwrap();
+        for i in 0..4 {
+            assert!(w.try_write(i));
+        }
+        assert!(!w.try_write(4), "the run is the ring's 4 free slots");
+        w.publish();
+        drop(c);
+        assert!(w.reserve(&mut waiter).is_err());
+    }
+}
