@@ -39,7 +39,7 @@ impl<T: Copy> InPlaceWriter<T> {
     /// Writes `item` into the next reserved slot. Returns false, writing
     /// nothing, when the reserved run is used up: [`InPlaceWriter::publish`]
     /// then [`InPlaceWriter::reserve`] make room. Never waits.
-    #[inline]
+    #[inline(always)]
     pub fn try_write(&mut self, item: T) -> bool {
         if self.room == 0 {
             return false;

@@ -29,15 +29,25 @@ impl JournalOut {
 
     /// Writes one record into the ring (unpublished until the next flush, or
     /// until the reserved slots run out).
-    #[inline]
+    #[inline(always)]
     pub fn emit(&mut self, ev: JournalEvent) {
+        if let Some(w) = self.writer.as_mut() {
+            if w.try_write(ev) {
+                return;
+            }
+        }
+        self.emit_slow(ev);
+    }
+
+    /// [`JournalOut::emit`] when the reserved slots are used up: publish,
+    /// reserve more (waiting while the ring is full), write.
+    #[cold]
+    #[inline(never)]
+    fn emit_slow(&mut self, ev: JournalEvent) {
         let Some(w) = self.writer.as_mut() else {
             self.lost += 1;
             return;
         };
-        if w.try_write(ev) {
-            return;
-        }
         w.publish();
         if w.reserve(&mut self.waiter).is_ok() && w.try_write(ev) {
             return;

@@ -28,10 +28,14 @@ pub enum TieBreak {
     RoundRobin,
 }
 
-/// BUY candidates the picker checks one by one against their own held lists
-/// (a few cache lines each) before it falls back to masking the whole bucket
-/// row with the symbol's holder row (a miss per word in a large table).
-const CANDIDATES_BY_BOOK: usize = 4;
+/// BUY candidates the picker checks one by one before it falls back to
+/// masking the whole bucket row with the symbol's holder row.
+const CANDIDATES_CHECKED: usize = 4;
+
+/// Holder tables above this size are not cache-resident: a BUY candidate is
+/// then looked up in its own held list (a few lines, hot for the accounts
+/// the picker keeps choosing) instead of the holder bit (a miss).
+const HOLDERS_CACHED_BYTES: usize = 1 << 20;
 
 /// Accounts bucketed by a small key (open count), with a mask of non-empty
 /// buckets. With `members`, each bucket also knows which accounts it holds;
@@ -105,6 +109,9 @@ pub struct Picker {
     scale_buckets: Buckets,
     /// Row `s`: accounts holding symbol `s` (reserved positions included).
     holders: BitRows,
+    /// Whether BUY candidates are checked in the book, not the holder bits
+    /// (see [`HOLDERS_CACHED_BYTES`]).
+    candidates_in_book: bool,
     accounts: usize,
     cursor: usize,
 }
@@ -119,6 +126,7 @@ impl Picker {
             open_buckets: Buckets::new(max_slots + 1, accounts, true),
             scale_buckets: Buckets::new(max_slots + 1, accounts, false),
             holders: BitRows::new(symbols, accounts),
+            candidates_in_book: symbols * accounts.div_ceil(64) * 8 > HOLDERS_CACHED_BYTES,
             accounts,
             cursor: usize::MAX,
         }
@@ -166,8 +174,7 @@ impl Picker {
     }
 
     /// Chooses the account for a BUY of `s`, or `None` (drop: no eligible
-    /// account). `book` answers "does this candidate hold `s`" from the
-    /// candidate's own positions.
+    /// account). `book` holds every candidate's own positions.
     #[inline]
     pub fn pick_buy(&mut self, s: SymbolId, book: &PositionBook) -> Option<(AccountId, Route)> {
         let row = s as usize;
@@ -237,17 +244,23 @@ impl Picker {
     }
 
     /// First member of open bucket `k`, from the tie rule's start (wrapping),
-    /// that does not hold `s`. The first few candidates are checked in the
-    /// book; past them the bucket row is masked with the holder row.
+    /// that does not hold `s`. The first few candidates are checked one by
+    /// one (in the book when the holder table is large); past them the
+    /// bucket row is masked with the holder row.
     #[inline]
     fn first_non_holder(&self, k: usize, s: SymbolId, book: &PositionBook) -> Option<usize> {
         let rows = self.open_buckets.members.as_ref()?;
         let start = self.start();
         let in_range = |lo: usize, hi: usize| -> Option<usize> {
             let mut from = lo;
-            for _ in 0..CANDIDATES_BY_BOOK {
+            for _ in 0..CANDIDATES_CHECKED {
                 let a = rows.first_from(k, from, Mask::None).filter(|&a| a < hi)?;
-                if book.find(a as AccountId, s).is_none() {
+                let holds = if self.candidates_in_book {
+                    book.find(a as AccountId, s).is_some()
+                } else {
+                    self.holders.contains(s as usize, a)
+                };
+                if !holds {
                     return Some(a);
                 }
                 from = a + 1;
@@ -275,9 +288,12 @@ impl Picker {
 mod tests {
     use super::*;
 
-    /// `n` eligible accounts with one free slot each; `holding` of them hold symbol 7.
-    fn setup(n: usize, holding: &[usize], tie: TieBreak) -> (Picker, PositionBook) {
+    /// `n` eligible accounts with one free slot each; `holding` of them hold
+    /// symbol 7. `in_book`: candidates checked in the book (as for a large
+    /// holder table), else by holder bit.
+    fn setup(n: usize, holding: &[usize], tie: TieBreak, in_book: bool) -> (Picker, PositionBook) {
         let mut p = Picker::new(n, 10, 2, tie, false);
+        p.candidates_in_book = in_book;
         let mut book = PositionBook::new(n, 2, n * 2);
         for a in 0..n {
             if holding.contains(&a) {
@@ -290,17 +306,23 @@ mod tests {
     }
 
     #[test]
-    fn a_buy_skips_holders_past_the_candidates_checked_in_the_book() {
+    fn a_buy_skips_holders_past_the_candidates_checked_one_by_one() {
+        for in_book in [false, true] {
+            buy_skips_holders(in_book);
+        }
+    }
+
+    fn buy_skips_holders(in_book: bool) {
         // accounts 0..150 hold 7 (open count 1); 150..200 hold nothing (open count 0)
         let holding: Vec<usize> = (0..150).collect();
-        let (mut p, book) = setup(200, &holding, TieBreak::LowestId);
+        let (mut p, book) = setup(200, &holding, TieBreak::LowestId, in_book);
         // the least loaded bucket comes first: account 150
         assert_eq!(p.pick_buy(7, &book), Some((150, Route::Open)));
         // symbol 3: nobody holds it, lowest id of the least loaded bucket
         assert_eq!(p.pick_buy(3, &book), Some((150, Route::Open)));
         // everyone at one position, the first 150 holding 7: the walk passes
         // the book-checked candidates and falls back to the masked row scan
-        let (mut p, mut book) = setup(200, &holding, TieBreak::LowestId);
+        let (mut p, mut book) = setup(200, &holding, TieBreak::LowestId, in_book);
         for a in 150..200u32 {
             book.open(a, 1).unwrap();
             p.add_holder(1, a);
@@ -312,13 +334,19 @@ mod tests {
 
     #[test]
     fn round_robin_wraps_and_still_skips_holders() {
+        for in_book in [false, true] {
+            round_robin(in_book);
+        }
+    }
+
+    fn round_robin(in_book: bool) {
         let holding: Vec<usize> = (0..10).chain(20..30).collect();
-        let (mut p, book) = setup(30, &holding, TieBreak::RoundRobin);
+        let (mut p, book) = setup(30, &holding, TieBreak::RoundRobin, in_book);
         // bucket 0 = accounts 10..20 (no position); round robin walks them in turn
         let picks: Vec<_> = (0..12).map(|_| p.pick_buy(7, &book).unwrap().0).collect();
         assert_eq!(picks, vec![10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 10, 11]);
         // bucket 1 only (holders of 7 and of nothing else): no non-holder there
-        let (mut p, book) = setup(30, &(0..30).collect::<Vec<_>>(), TieBreak::RoundRobin);
+        let (mut p, book) = setup(30, &(0..30).collect::<Vec<_>>(), TieBreak::RoundRobin, in_book);
         assert_eq!(p.pick_buy(7, &book), None);
         assert_eq!(p.pick_buy(8, &book).map(|x| x.0), Some(0));
         assert_eq!(p.pick_buy(8, &book).map(|x| x.0), Some(1));
