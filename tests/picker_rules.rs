@@ -40,6 +40,25 @@ fn capacity_limit_is_respected() {
 }
 
 #[test]
+fn a_full_position_book_drops_new_positions_until_one_closes() {
+    // capacity.positions = 2: two accounts with free slots, but only two
+    // positions may be open at once in all.
+    let mut h = Harness::new(
+        HotParams { symbols: 16, slots_per_account: 4, position_pool: 2, allow_scale_in: true, ..Default::default() },
+        &active(2, 4),
+    );
+    assert_eq!(h.buy(0, 10.0).account, 0);
+    assert_eq!(h.buy(1, 10.0).account, 1);
+    let d = h.buy(2, 10.0);
+    assert_eq!((d.outcome(), d.account), (Outcome::PositionPoolFull, 0));
+    assert_eq!((h.open_count(0), h.qty(0, 2)), (1, 0.0), "nothing reserved for the dropped BUY");
+    // a close frees room at once, and the book keeps the other position intact
+    assert_eq!(h.sell(0, 12.0).account, 0);
+    assert_eq!(h.buy(2, 10.0).account, 0);
+    assert_eq!((h.qty(0, 2), h.qty(1, 1), h.qty(0, 0)), (1.0, 1.0, 0.0));
+}
+
+#[test]
 fn scale_in_on_and_off() {
     // Two accounts with one slot each, both used: a BUY of a held symbol.
     for scale_in in [true, false] {

@@ -33,7 +33,8 @@ pub struct HotParams {
     pub symbols: usize,
     /// Position slots per account: the largest `maxOpenSymbols` allowed.
     pub slots_per_account: usize,
-    /// Position records in all (0: `accounts * slots_per_account`, the exact bound).
+    /// Positions open at once, in all (0: `accounts * slots_per_account`, the
+    /// exact bound). The book keeps every account's slots either way.
     pub position_pool: usize,
     /// Orders in flight at most.
     pub order_capacity: usize,
@@ -142,10 +143,9 @@ impl<V: Venue> HotEngine<V> {
     pub fn new(params: HotParams, policies: &[AccountPolicy], venue: V, journal: JournalOut) -> Self {
         let n = policies.len();
         let slots = params.slots_per_account.max(1);
-        let pool = if params.position_pool == 0 { n * slots } else { params.position_pool };
         let mut e = Self {
             accounts: AccountTable::new(policies),
-            book: PositionBook::new(n, slots, pool),
+            book: PositionBook::new(n, slots, params.position_pool),
             picker: Picker::new(n, params.symbols, slots, params.tie_break, params.allow_scale_in),
             sizer: Sizer::new(params.sizing, params.symbols),
             risk: RiskGuard { global_kill: params.kill_switch },
