@@ -45,8 +45,11 @@ fn main() {
     w.generator().fill(&mut signals);
     for rep in 0..reps {
         let (tx, mut rx) = channel("journal", 1 << 15);
-        let params =
-            HotParams { symbols: w.symbols as usize, slots_per_account: w.max_open_symbols as usize, ..Default::default() };
+        let params = HotParams {
+            symbols: w.symbols as usize,
+            slots_per_account: w.max_open_symbols as usize,
+            ..Default::default()
+        };
         let mut e = HotEngine::new(params, &w.account_policies(), SimVenue::new(), JournalOut::new(tx, 256));
         let t = Instant::now();
         let mut records = 0usize;

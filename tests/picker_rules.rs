@@ -146,7 +146,7 @@ fn blocked_account_cannot_buy_but_can_sell() {
     let d = h.sell(3, 25.0);
     assert_eq!((d.account, d.outcome(), d.route()), (0, Outcome::Routed, Route::Close));
     assert_eq!(h.qty(0, 3), 0.0);
-    assert_eq!(h.engine.accounts().realized_pnl[0], 5.0);
+    assert_eq!(h.engine.accounts()[0].realized_pnl, 5.0);
 }
 
 #[test]
@@ -182,7 +182,7 @@ fn rollup_open_closed_open_with_avg_price_and_pnl() {
     assert_eq!(rollups[3].net_qty, 0.0);
     let pnl = (120.0 - p.avg_price) * 3.0;
     assert_eq!(rollups[3].realized_pnl, pnl);
-    assert_eq!(h.engine.accounts().realized_pnl[0], pnl);
+    assert_eq!(h.engine.accounts()[0].realized_pnl, pnl);
     assert_eq!((rollups[4].net_qty, rollups[4].avg_price, rollups[4].realized_pnl), (1.0, 50.0, 0.0));
     assert!(rollups.iter().all(|r| r.engine == 0 && r.symbol == 2 && r.account == 0));
     // Fills mirror the orders.
@@ -302,7 +302,7 @@ fn foreign_rollups_update_the_picker_and_own_ones_are_skipped() {
     assert_eq!(h.open_count(0), 1);
     assert_eq!(h.buy(5, 10.0).account, 1);
     assert_eq!(h.sell(4, 12.0).account, 0, "the foreign position can be closed here");
-    assert_eq!(h.engine.accounts().realized_pnl[0], 6.0);
+    assert_eq!(h.engine.accounts()[0].realized_pnl, 6.0);
     // Our own change coming back is skipped.
     h.rollup(RollupChange {
         op: RollupOp::Upsert as u8,

@@ -1,51 +1,79 @@
-//! The hot thread's per-account state, struct-of-arrays, preallocated.
+//! The hot thread's per-account state: one 64-byte row per account,
+//! preallocated, so that everything a decision reads about an account (risk
+//! limits, capital in use, eligibility) is one cache line, not one line per
+//! field array (W2's 100,000 accounts make each field array 800 KB).
+
+use std::ops::{Index, IndexMut};
 
 use tradeengine_model::{AccountId, AccountPolicy, AccountStatus};
+
+/// One account's policy and running risk state: exactly one cache line.
+#[repr(C, align(64))]
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AccountState {
+    /// Capital in use: cost basis of open positions plus notional of in-flight BUYs.
+    pub capital_used: f64,
+    pub initial_capital: f64,
+    pub max_order_qty: f64,
+    pub max_order_notional: f64,
+    pub max_capital_usage: f64,
+    /// Realized P&L, accumulated in fill order.
+    pub realized_pnl: f64,
+    pub max_open_symbols: u32,
+    pub max_open_orders: u32,
+    /// Orders in flight (not yet terminal).
+    pub open_orders: u32,
+    pub status: AccountStatus,
+    /// Per-account kill switch.
+    pub killed: bool,
+    /// New BUYs blocked by a post-trade risk control.
+    pub buys_blocked: bool,
+    /// Routed by this engine (scale-out gives each engine a slice of the
+    /// accounts; the others' positions are seen, never traded).
+    pub owned: bool,
+}
+
+const _: () = assert!(std::mem::size_of::<AccountState>() == 64);
+
+impl AccountState {
+    /// May this account receive new BUYs (owned by this engine, status
+    /// ACTIVE, not killed, buys not blocked)?
+    #[inline]
+    pub fn buy_eligible(&self) -> bool {
+        self.owned && self.status == AccountStatus::Active && !self.killed && !self.buys_blocked
+    }
+}
+
+impl Default for AccountState {
+    fn default() -> Self {
+        Self {
+            capital_used: 0.0,
+            initial_capital: 0.0,
+            max_order_qty: 0.0,
+            max_order_notional: 0.0,
+            max_capital_usage: 0.0,
+            realized_pnl: 0.0,
+            max_open_symbols: 0,
+            max_open_orders: 0,
+            open_orders: 0,
+            status: AccountStatus::Blocked,
+            killed: false,
+            buys_blocked: false,
+            owned: true,
+        }
+    }
+}
 
 /// Per-account policy and running risk state. Indexed by dense account id.
 #[derive(Clone, Debug)]
 pub struct AccountTable {
-    pub status: Vec<AccountStatus>,
-    /// Per-account kill switch.
-    pub killed: Vec<bool>,
-    /// New BUYs blocked by a post-trade risk control.
-    pub buys_blocked: Vec<bool>,
-    pub max_open_symbols: Vec<u32>,
-    pub max_open_orders: Vec<u32>,
-    /// Orders in flight (not yet terminal).
-    pub open_orders: Vec<u32>,
-    pub initial_capital: Vec<f64>,
-    pub max_order_qty: Vec<f64>,
-    pub max_order_notional: Vec<f64>,
-    pub max_capital_usage: Vec<f64>,
-    /// Capital in use: cost basis of open positions plus notional of in-flight BUYs.
-    pub capital_used: Vec<f64>,
-    /// Realized P&L, accumulated in fill order.
-    pub realized_pnl: Vec<f64>,
-    /// Routed by this engine (scale-out gives each engine a slice of the
-    /// accounts; the others' positions are seen, never traded).
-    pub owned: Vec<bool>,
+    rows: Vec<AccountState>,
 }
 
 impl AccountTable {
     /// Tables for `policies` (index = account id; ids must be dense `0..n`).
     pub fn new(policies: &[AccountPolicy]) -> Self {
-        let n = policies.len();
-        let mut t = Self {
-            status: vec![AccountStatus::Blocked; n],
-            killed: vec![false; n],
-            buys_blocked: vec![false; n],
-            max_open_symbols: vec![0; n],
-            max_open_orders: vec![0; n],
-            open_orders: vec![0; n],
-            initial_capital: vec![0.0; n],
-            max_order_qty: vec![0.0; n],
-            max_order_notional: vec![0.0; n],
-            max_capital_usage: vec![0.0; n],
-            capital_used: vec![0.0; n],
-            realized_pnl: vec![0.0; n],
-            owned: vec![true; n],
-        };
+        let mut t = Self { rows: vec![AccountState::default(); policies.len()] };
         for p in policies {
             t.apply_policy(p, u32::MAX);
         }
@@ -55,13 +83,24 @@ impl AccountTable {
     /// Number of accounts.
     #[inline]
     pub fn len(&self) -> usize {
-        self.status.len()
+        self.rows.len()
     }
 
     /// True if there are no accounts.
     #[inline]
     pub fn is_empty(&self) -> bool {
-        self.status.is_empty()
+        self.rows.is_empty()
+    }
+
+    /// Account `a`'s row, if the id is in range.
+    #[inline]
+    pub fn get(&self, a: AccountId) -> Option<&AccountState> {
+        self.rows.get(a as usize)
+    }
+
+    /// Every account's row, in id order.
+    pub fn iter(&self) -> impl Iterator<Item = &AccountState> + '_ {
+        self.rows.iter()
     }
 
     /// Applies a policy; `max_open_symbols` is clamped to `slot_limit` (the
@@ -69,26 +108,40 @@ impl AccountTable {
     /// id is out of range. Never allocates.
     #[inline]
     pub fn apply_policy(&mut self, p: &AccountPolicy, slot_limit: u32) -> bool {
-        let a = p.account as usize;
-        if a >= self.len() {
+        let Some(r) = self.rows.get_mut(p.account as usize) else {
             return false;
-        }
-        self.status[a] = p.status();
-        self.killed[a] = p.kill != 0;
-        self.max_open_symbols[a] = p.max_open_symbols.min(slot_limit);
-        self.max_open_orders[a] = p.max_open_orders;
-        self.initial_capital[a] = p.initial_capital;
-        self.max_order_qty[a] = p.max_order_qty;
-        self.max_order_notional[a] = p.max_order_notional;
-        self.max_capital_usage[a] = p.max_capital_usage;
+        };
+        r.status = p.status();
+        r.killed = p.kill != 0;
+        r.max_open_symbols = p.max_open_symbols.min(slot_limit);
+        r.max_open_orders = p.max_open_orders;
+        r.initial_capital = p.initial_capital;
+        r.max_order_qty = p.max_order_qty;
+        r.max_order_notional = p.max_order_notional;
+        r.max_capital_usage = p.max_capital_usage;
         true
     }
 
-    /// May this account receive new BUYs (owned by this engine, status
-    /// ACTIVE, not killed, buys not blocked)?
+    /// May this account receive new BUYs (see [`AccountState::buy_eligible`])?
     #[inline]
     pub fn buy_eligible(&self, a: AccountId) -> bool {
-        let a = a as usize;
-        self.owned[a] && self.status[a] == AccountStatus::Active && !self.killed[a] && !self.buys_blocked[a]
+        self.rows[a as usize].buy_eligible()
+    }
+}
+
+impl Index<usize> for AccountTable {
+    type Output = AccountState;
+
+    /// Account `i`'s row. Panics if out of range: callers check ids first.
+    #[inline]
+    fn index(&self, i: usize) -> &AccountState {
+        &self.rows[i]
+    }
+}
+
+impl IndexMut<usize> for AccountTable {
+    #[inline]
+    fn index_mut(&mut self, i: usize) -> &mut AccountState {
+        &mut self.rows[i]
     }
 }

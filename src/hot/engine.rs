@@ -160,8 +160,8 @@ impl<V: Venue> HotEngine<V> {
         e.book.prefault();
         e.picker.prefault();
         for a in 0..n as AccountId {
-            let cap = e.accounts.max_open_symbols[a as usize].min(slots as u32);
-            e.accounts.max_open_symbols[a as usize] = cap;
+            let cap = e.accounts[a as usize].max_open_symbols.min(slots as u32);
+            e.accounts[a as usize].max_open_symbols = cap;
             e.refresh(a);
         }
         e
@@ -182,20 +182,18 @@ impl<V: Venue> HotEngine<V> {
     /// is seeded.
     pub fn set_owned(&mut self, owned: impl Fn(AccountId) -> bool) {
         for a in 0..self.accounts.len() as AccountId {
-            self.accounts.owned[a as usize] = owned(a);
+            self.accounts[a as usize].owned = owned(a);
             self.refresh(a);
         }
     }
 
     /// Restores an account's realized P&L at start-up (from the store).
     pub fn seed_realized(&mut self, a: AccountId, realized: f64) -> bool {
-        match self.accounts.realized_pnl.get_mut(a as usize) {
-            Some(r) => {
-                *r = realized;
-                true
-            }
-            None => false,
+        if (a as usize) >= self.accounts.len() {
+            return false;
         }
+        self.accounts[a as usize].realized_pnl = realized;
+        true
     }
 
     /// Blocks new BUYs for an account at start-up (from the store).
@@ -203,7 +201,7 @@ impl<V: Venue> HotEngine<V> {
         if (a as usize) >= self.accounts.len() {
             return false;
         }
-        self.accounts.buys_blocked[a as usize] = true;
+        self.accounts[a as usize].buys_blocked = true;
         self.refresh(a);
         true
     }
@@ -323,7 +321,7 @@ impl<V: Venue> HotEngine<V> {
         }
         let inserted = self.orders.insert(order);
         debug_assert!(inserted, "capacity and uniqueness were checked in decide");
-        self.accounts.open_orders[order.account as usize] += 1;
+        self.accounts[order.account as usize].open_orders += 1;
         for i in 0..self.exec.as_slice().len() {
             let r = self.exec.as_slice()[i];
             self.on_exec(&r);
@@ -367,7 +365,7 @@ impl<V: Venue> HotEngine<V> {
                 let (a, route) = self.picker.pick_buy(s, &self.book).ok_or(Outcome::NoEligibleAccount)?;
                 d.account = a;
                 d.route = route as u8;
-                let qty = self.sizer.buy_qty(s, sig.strength, sig.close, self.accounts.initial_capital[a as usize]);
+                let qty = self.sizer.buy_qty(s, sig.strength, sig.close, self.accounts[a as usize].initial_capital);
                 (a, route, qty)
             }
             Side::Sell => {
@@ -422,7 +420,7 @@ impl<V: Venue> HotEngine<V> {
         match side {
             Side::Buy => {
                 p.pending_buy += qty;
-                self.accounts.capital_used[i] += qty * sig.close;
+                self.accounts[i].capital_used += qty * sig.close;
             }
             Side::Sell => p.pending_sell += qty,
         }
@@ -530,14 +528,14 @@ impl<V: Venue> HotEngine<V> {
         let p = self.book.get_mut(rec);
         if is_buy {
             p.pending_buy = (p.pending_buy - qty).max(0.0);
-            self.accounts.capital_used[a] += qty * (px - o.price);
+            self.accounts[a].capital_used += qty * (px - o.price);
         } else {
             p.pending_sell = (p.pending_sell - qty).max(0.0);
-            self.accounts.capital_used[a] -= qty.min(p.net_qty) * p.avg_price;
+            self.accounts[a].capital_used -= qty.min(p.net_qty) * p.avg_price;
         }
         let pnl = p.apply_fill(is_buy, qty, px);
         let pos = *p;
-        self.accounts.realized_pnl[a] += pnl;
+        self.accounts[a].realized_pnl += pnl;
         self.counters.fills += 1;
         self.journal.emit(
             Fill {
@@ -597,7 +595,7 @@ impl<V: Venue> HotEngine<V> {
         let p = self.book.get_mut(rec);
         if o.side == Side::Buy {
             p.pending_buy = (p.pending_buy - leaves).max(0.0);
-            self.accounts.capital_used[o.account as usize] -= leaves * o.price;
+            self.accounts[o.account as usize].capital_used -= leaves * o.price;
         } else {
             p.pending_sell = (p.pending_sell - leaves).max(0.0);
         }
@@ -611,7 +609,7 @@ impl<V: Venue> HotEngine<V> {
     #[inline]
     fn finish_order(&mut self, o: &Order) {
         self.orders.remove(o.id);
-        let n = &mut self.accounts.open_orders[o.account as usize];
+        let n = &mut self.accounts[o.account as usize].open_orders;
         *n = n.saturating_sub(1);
     }
 
@@ -689,7 +687,7 @@ impl<V: Venue> HotEngine<V> {
             None if net_qty > 0.0 => match self.book.open(a, s) {
                 Some(r) => {
                     // Another engine's account is seen (risk, portfolio), never picked.
-                    if self.accounts.owned[a as usize] {
+                    if self.accounts[a as usize].owned {
                         self.picker.add_holder(s, a);
                     }
                     r
@@ -700,7 +698,7 @@ impl<V: Venue> HotEngine<V> {
         };
         let i = a as usize;
         let p = self.book.get_mut(rec);
-        self.accounts.capital_used[i] += net_qty * avg - p.net_qty * p.avg_price;
+        self.accounts[i].capital_used += net_qty * avg - p.net_qty * p.avg_price;
         p.net_qty = net_qty;
         p.avg_price = if net_qty > 0.0 { avg } else { 0.0 };
         p.realized_pnl = realized;
@@ -729,12 +727,12 @@ impl<V: Venue> HotEngine<V> {
         match op {
             ControlOp::KillAll => self.risk.global_kill = true,
             ControlOp::ReleaseAll => self.risk.global_kill = false,
-            ControlOp::KillAccount => self.accounts.killed[i] = true,
-            ControlOp::ReleaseAccount => self.accounts.killed[i] = false,
-            ControlOp::BlockBuys => self.accounts.buys_blocked[i] = true,
-            ControlOp::AllowBuys => self.accounts.buys_blocked[i] = false,
+            ControlOp::KillAccount => self.accounts[i].killed = true,
+            ControlOp::ReleaseAccount => self.accounts[i].killed = false,
+            ControlOp::BlockBuys => self.accounts[i].buys_blocked = true,
+            ControlOp::AllowBuys => self.accounts[i].buys_blocked = false,
             ControlOp::SetStatus => match AccountStatus::from_u8(c.value) {
-                Some(st) => self.accounts.status[i] = st,
+                Some(st) => self.accounts[i].status = st,
                 None => {
                     self.counters.controls_invalid += 1;
                     return;
@@ -755,7 +753,7 @@ impl<V: Venue> HotEngine<V> {
             a,
             self.accounts.buy_eligible(a),
             self.book.open_count(a),
-            self.accounts.max_open_symbols[i],
+            self.accounts[i].max_open_symbols,
         );
     }
 
@@ -777,7 +775,7 @@ impl<V: Venue> HotEngine<V> {
 
     /// Does this engine route to account `a` (see [`HotEngine::set_owned`])?
     pub fn owns(&self, a: AccountId) -> bool {
-        self.accounts.owned.get(a as usize).copied().unwrap_or(false)
+        self.accounts.get(a).is_some_and(|r| r.owned)
     }
 
     /// W1's checksum: sum over open positions of `(account+1) * (symbol+1) * net_qty`,
@@ -796,7 +794,7 @@ impl<V: Venue> HotEngine<V> {
 
     /// Realized P&L: per-account sums (each in fill order) added in account id order.
     pub fn realized_pnl(&self) -> f64 {
-        self.accounts.realized_pnl.iter().sum()
+        self.accounts.iter().map(|r| r.realized_pnl).sum()
     }
 
     /// Last close seen per symbol (0 if none yet).

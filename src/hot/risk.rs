@@ -28,30 +28,30 @@ impl RiskGuard {
     /// Checks an order of `qty` at `price` for account `a`.
     #[inline]
     pub fn check(&self, t: &AccountTable, a: AccountId, side: Side, qty: f64, price: f64) -> Result<(), Breach> {
-        let i = a as usize;
+        let r = &t[a as usize];
         let breach = |rule, value, limit| Err(Breach { rule, value, limit });
         if self.global_kill {
             return breach(Outcome::KillSwitch, 1.0, 0.0);
         }
-        if t.killed[i] {
+        if r.killed {
             return breach(Outcome::AccountKilled, 1.0, 0.0);
         }
-        if side == Side::Buy && (t.status[i] != AccountStatus::Active || t.buys_blocked[i]) {
+        if side == Side::Buy && (r.status != AccountStatus::Active || r.buys_blocked) {
             return breach(Outcome::BuysBlocked, 1.0, 0.0);
         }
-        if qty > t.max_order_qty[i] {
-            return breach(Outcome::MaxOrderQty, qty, t.max_order_qty[i]);
+        if qty > r.max_order_qty {
+            return breach(Outcome::MaxOrderQty, qty, r.max_order_qty);
         }
         let notional = qty * price;
-        if notional > t.max_order_notional[i] {
-            return breach(Outcome::MaxOrderNotional, notional, t.max_order_notional[i]);
+        if notional > r.max_order_notional {
+            return breach(Outcome::MaxOrderNotional, notional, r.max_order_notional);
         }
-        if t.open_orders[i] >= t.max_open_orders[i] {
-            return breach(Outcome::MaxOpenOrders, t.open_orders[i] as f64, t.max_open_orders[i] as f64);
+        if r.open_orders >= r.max_open_orders {
+            return breach(Outcome::MaxOpenOrders, r.open_orders as f64, r.max_open_orders as f64);
         }
         if side == Side::Buy {
-            let used = t.capital_used[i] + notional;
-            let limit = t.initial_capital[i] * t.max_capital_usage[i];
+            let used = r.capital_used + notional;
+            let limit = r.initial_capital * r.max_capital_usage;
             if used > limit {
                 return breach(Outcome::CapitalUsage, used, limit);
             }
@@ -87,15 +87,15 @@ mod tests {
         assert_eq!(g.check(&t, 0, Side::Buy, 101.0, 1.0).unwrap_err().rule, Outcome::MaxOrderQty);
         let b = g.check(&t, 0, Side::Buy, 60.0, 100.0).unwrap_err();
         assert_eq!((b.rule, b.value, b.limit), (Outcome::MaxOrderNotional, 6_000.0, 5_000.0));
-        t.capital_used[0] = 4_500.0;
+        t[0].capital_used = 4_500.0;
         let b = g.check(&t, 0, Side::Buy, 10.0, 100.0).unwrap_err();
         assert_eq!((b.rule, b.value, b.limit), (Outcome::CapitalUsage, 5_500.0, 5_000.0));
         assert_eq!(g.check(&t, 0, Side::Sell, 10.0, 100.0), Ok(()), "capital usage never blocks a close");
-        t.open_orders[0] = 2;
+        t[0].open_orders = 2;
         assert_eq!(g.check(&t, 0, Side::Sell, 1.0, 1.0).unwrap_err().rule, Outcome::MaxOpenOrders);
-        t.status[0] = AccountStatus::Blocked;
+        t[0].status = AccountStatus::Blocked;
         assert_eq!(g.check(&t, 0, Side::Buy, 1.0, 1.0).unwrap_err().rule, Outcome::BuysBlocked);
-        t.killed[0] = true;
+        t[0].killed = true;
         assert_eq!(g.check(&t, 0, Side::Sell, 1.0, 1.0).unwrap_err().rule, Outcome::AccountKilled);
         g.global_kill = true;
         assert_eq!(g.check(&t, 0, Side::Sell, 1.0, 1.0).unwrap_err().rule, Outcome::KillSwitch);
