@@ -121,12 +121,6 @@ impl AccountTable {
         r.max_capital_usage = p.max_capital_usage;
         true
     }
-
-    /// May this account receive new BUYs (see [`AccountState::buy_eligible`])?
-    #[inline]
-    pub fn buy_eligible(&self, a: AccountId) -> bool {
-        self.rows[a as usize].buy_eligible()
-    }
 }
 
 impl Index<usize> for AccountTable {

@@ -6,13 +6,17 @@
 //! of a row costs O(row width / 4096) word reads plus one per non-empty word
 //! visited, never a scan of every account.
 
-/// How [`BitRows::first_from`] filters a row by a row of another table.
-#[derive(Clone, Copy, Debug)]
-pub enum Mask<'a> {
-    /// Every set bit counts.
-    None,
-    /// Bits set in row `.1` of `.0` are skipped.
-    Exclude(&'a BitRows, usize),
+/// The lowest set bit `>= from` of `words` read as one bitset (bit `i` is
+/// bit `i % 64` of word `i / 64`), scanning word by word.
+#[inline]
+pub fn first_set_bit(words: &[u64], from: usize) -> Option<usize> {
+    let mut w = from / 64;
+    let mut bits = *words.get(w)? & (!0u64 << (from % 64));
+    while bits == 0 {
+        w += 1;
+        bits = *words.get(w)?;
+    }
+    Some(w * 64 + bits.trailing_zeros() as usize)
 }
 
 /// `rows` bitsets of `width` bits each, stored row-major.
@@ -80,52 +84,36 @@ impl BitRows {
         bit < self.width && self.words[row * self.words_per_row + bit / 64] & (1u64 << (bit % 64)) != 0
     }
 
-    /// The lowest set bit `>= from` of `row`, skipping the bits `mask` excludes
-    /// (a row of another `BitRows` of the same width). Reads a data word only
-    /// where the summary says it is non-zero, so a sparse row in a large table
-    /// costs a summary word and one data word, not a miss on each.
+    /// The lowest set bit `>= from` of `row`, ignoring bits set in row
+    /// `exclude_row` of `exclude` (which must have the same width). Reads a
+    /// data word only where the summary says it is non-zero, so a sparse row
+    /// in a large table costs a summary word and one data word, not a miss
+    /// on each.
     #[inline]
-    pub fn first_from(&self, row: usize, from: usize, mask: Mask<'_>) -> Option<usize> {
+    pub fn first_from(&self, row: usize, from: usize, exclude: Option<(&BitRows, usize)>) -> Option<usize> {
         if from >= self.width {
             return None;
         }
         let base = row * self.words_per_row;
-        let sbase = row * self.summary_per_row;
-        let summary = |si: usize| self.summary[sbase + si];
-        let word = |w: usize| -> u64 {
-            let bits = self.words[base + w];
-            match mask {
-                Mask::None => bits,
-                Mask::Exclude(m, r) => bits & !m.words[r * m.words_per_row + w],
-            }
-        };
-        let mut w = from / 64;
+        let summary = &self.summary[row * self.summary_per_row..(row + 1) * self.summary_per_row];
         let mut low = !0u64 << (from % 64);
+        let mut w = from / 64;
         loop {
             // the next non-zero word at or after `w`, by the summary
-            let mut si = w / 64;
-            let mut sm = summary(si) & (!0u64 << (w % 64));
-            while sm == 0 {
-                si += 1;
-                if si >= self.summary_per_row {
-                    return None;
-                }
-                sm = summary(si);
-            }
-            let next = si * 64 + sm.trailing_zeros() as usize;
+            let next = first_set_bit(summary, w)?;
             if next != w {
                 low = !0;
                 w = next;
             }
-            let bits = word(w) & low;
+            let mut bits = self.words[base + w] & low;
+            if let Some((e, r)) = exclude {
+                bits &= !e.words[r * e.words_per_row + w];
+            }
             if bits != 0 {
                 return Some(w * 64 + bits.trailing_zeros() as usize);
             }
             w += 1;
             low = !0;
-            if w >= self.words_per_row {
-                return None;
-            }
         }
     }
 
@@ -133,7 +121,7 @@ impl BitRows {
     pub fn iter_row(&self, row: usize) -> impl Iterator<Item = usize> + '_ {
         let mut next = 0;
         std::iter::from_fn(move || {
-            let b = self.first_from(row, next, Mask::None)?;
+            let b = self.first_from(row, next, None)?;
             next = b + 1;
             Some(b)
         })
@@ -151,18 +139,18 @@ mod tests {
         for b in [5, 64, 4095, 4096, 9_999] {
             a.set(1, b);
         }
-        assert_eq!(a.first_from(1, 0, Mask::None), Some(5));
-        assert_eq!(a.first_from(1, 6, Mask::None), Some(64));
-        assert_eq!(a.first_from(1, 65, Mask::None), Some(4095));
-        assert_eq!(a.first_from(1, 4097, Mask::None), Some(9_999));
-        assert_eq!(a.first_from(1, 10_000, Mask::None), None);
-        assert_eq!(a.first_from(0, 0, Mask::None), None);
+        assert_eq!(a.first_from(1, 0, None), Some(5));
+        assert_eq!(a.first_from(1, 6, None), Some(64));
+        assert_eq!(a.first_from(1, 65, None), Some(4095));
+        assert_eq!(a.first_from(1, 4097, None), Some(9_999));
+        assert_eq!(a.first_from(1, 10_000, None), None);
+        assert_eq!(a.first_from(0, 0, None), None);
         ex.set(1, 5);
         ex.set(1, 64);
-        assert_eq!(a.first_from(1, 0, Mask::Exclude(&ex, 1)), Some(4095));
+        assert_eq!(a.first_from(1, 0, Some((&ex, 1))), Some(4095));
         a.clear(1, 4095);
         a.clear(1, 4096);
-        assert_eq!(a.first_from(1, 6, Mask::Exclude(&ex, 1)), Some(9_999));
+        assert_eq!(a.first_from(1, 6, Some((&ex, 1))), Some(9_999));
         assert_eq!(a.iter_row(1).collect::<Vec<_>>(), vec![5, 64, 9_999]);
         assert!(a.contains(1, 64) && !a.contains(1, 63) && !a.contains(2, 64));
     }
@@ -203,9 +191,9 @@ mod tests {
             let (row, mask) = (&naive[0], &naive[1]);
             let plain = (from..width).find(|&i| row[i]);
             let excl = (from..width).find(|&i| row[i] && !mask[i]);
-            assert_eq!(a.first_from(1, from, Mask::None), plain);
-            assert_eq!(a.first_from(1, from, Mask::Exclude(&m, 2)), excl);
-            assert_eq!(a.first_from(0, from, Mask::None), None);
+            assert_eq!(a.first_from(1, from, None), plain);
+            assert_eq!(a.first_from(1, from, Some((&m, 2))), excl);
+            assert_eq!(a.first_from(0, from, None), None);
         }
     }
 }

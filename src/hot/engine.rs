@@ -748,13 +748,8 @@ impl<V: Venue> HotEngine<V> {
 
     #[inline]
     fn refresh(&mut self, a: AccountId) {
-        let i = a as usize;
-        self.picker.refresh(
-            a,
-            self.accounts.buy_eligible(a),
-            self.book.open_count(a),
-            self.accounts[i].max_open_symbols,
-        );
+        let acc = &self.accounts[a as usize];
+        self.picker.refresh(a, acc.buy_eligible(), self.book.open_count(a), acc.max_open_symbols);
     }
 
     // ---------------------------------------------------------------- results

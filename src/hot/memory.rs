@@ -7,8 +7,6 @@
 //! and position tables are hundreds of MiB: with 4 KiB pages nearly every
 //! lookup also misses the TLB).
 
-use std::mem::MaybeUninit;
-
 const PAGE: usize = 4096;
 
 /// Writes every page of `data` once (each byte keeps its value), so the OS
@@ -40,15 +38,6 @@ fn advise_huge_pages(bytes: &mut [u8]) {
 #[cfg(not(target_os = "linux"))]
 fn advise_huge_pages(_bytes: &mut [u8]) {}
 
-/// Like [`prefault`] for a vector's spare capacity (memory that pushes will
-/// use later without allocating).
-pub fn prefault_spare<T: bytemuck::Pod>(v: &mut Vec<T>) {
-    let spare: &mut [MaybeUninit<T>] = v.spare_capacity_mut();
-    for chunk in spare.chunks_mut((PAGE / std::mem::size_of::<T>().max(1)).max(1)) {
-        chunk[0] = MaybeUninit::new(T::zeroed());
-    }
-}
-
 fn touch(bytes: &mut [u8]) {
     let mut i = 0;
     while i < bytes.len() {
@@ -70,9 +59,5 @@ mod tests {
         let mut v: Vec<u64> = (0..10_000).collect();
         prefault(&mut v);
         assert!(v.iter().enumerate().all(|(i, &x)| x == i as u64));
-        let mut w: Vec<u32> = Vec::with_capacity(5000);
-        w.push(7);
-        prefault_spare(&mut w);
-        assert_eq!(w, vec![7]);
     }
 }

@@ -14,7 +14,7 @@
 
 use tradeengine_model::{AccountId, Route, SymbolId};
 
-use super::bitrows::{BitRows, Mask};
+use super::bitrows::{first_set_bit, BitRows};
 use super::positions::{PositionBook, QTY_EPSILON};
 
 const NONE: u32 = u32::MAX;
@@ -88,13 +88,7 @@ impl Buckets {
 
     #[inline]
     fn first_key_from(&self, k: usize) -> Option<usize> {
-        let mut w = k / 64;
-        let mut bits = *self.nonempty.get(w)? & (!0u64 << (k % 64));
-        while bits == 0 {
-            w += 1;
-            bits = *self.nonempty.get(w)?;
-        }
-        Some(w * 64 + bits.trailing_zeros() as usize)
+        first_set_bit(&self.nonempty, k)
     }
 }
 
@@ -205,7 +199,7 @@ impl Picker {
         let mut best: Option<(u32, usize)> = None;
         for (lo, hi) in [(start, self.accounts), (0, start)] {
             let mut from = lo;
-            while let Some(a) = self.holders.first_from(row, from, Mask::None) {
+            while let Some(a) = self.holders.first_from(row, from, None) {
                 if a >= hi {
                     break;
                 }
@@ -230,7 +224,7 @@ impl Picker {
         let row = s as usize;
         let mut from = 0;
         let mut any = false;
-        while let Some(a) = self.holders.first_from(row, from, Mask::None) {
+        while let Some(a) = self.holders.first_from(row, from, None) {
             any = true;
             if let Some(rec) = book.find(a as AccountId, s) {
                 let p = book.get(rec);
@@ -254,18 +248,18 @@ impl Picker {
         let in_range = |lo: usize, hi: usize| -> Option<usize> {
             let mut from = lo;
             for _ in 0..CANDIDATES_CHECKED {
-                let a = rows.first_from(k, from, Mask::None).filter(|&a| a < hi)?;
+                let a = rows.first_from(k, from, None).filter(|&a| a < hi)?;
                 let holds = if self.candidates_in_book {
                     book.find(a as AccountId, s).is_some()
                 } else {
-                    self.holders.contains(s as usize, a)
+                    self.is_holder(s, a as AccountId)
                 };
                 if !holds {
                     return Some(a);
                 }
                 from = a + 1;
             }
-            rows.first_from(k, from, Mask::Exclude(&self.holders, s as usize)).filter(|&a| a < hi)
+            rows.first_from(k, from, Some((&self.holders, s as usize))).filter(|&a| a < hi)
         };
         in_range(start, self.accounts).or_else(|| if start > 0 { in_range(0, start) } else { None })
     }
