@@ -4,7 +4,9 @@
 mod common;
 
 use common::{active, policy, Harness};
-use tradeengine::hot::{HotParams, SizingModel, SizingParams, TieBreak};
+use tradeengine::hot::{HotEngine, HotParams, JournalOut, SizingModel, SizingParams, TieBreak};
+use tradeengine_adapters::feeds::{Workload, WorkloadKind};
+use tradeengine_adapters::venue::{ExecBatch, SimVenue, Venue};
 use tradeengine_model::*;
 
 #[test]
@@ -352,4 +354,44 @@ fn exec_reports_for_unknown_orders_are_counted() {
     assert_eq!(h.engine.counters().exec_unknown, 1);
     assert_eq!(h.engine.counters().exec_invalid, 1);
     assert_eq!(h.engine.book().open_total(), 0);
+}
+
+/// The simulated venue without its fast lane: every fill comes back as an
+/// execution report from `submit`.
+struct ReportsOnly(SimVenue);
+
+impl Venue for ReportsOnly {
+    fn submit(&mut self, o: &OrderRequest, out: &mut ExecBatch) {
+        self.0.submit(o, out)
+    }
+}
+
+fn run_w1<V: Venue>(venue: V, signals: &[StrategySignal], w: &Workload) -> (HotEngine<V>, Vec<JournalEvent>) {
+    let (tx, mut rx) = ringbuffers::channel("journal", 1 << 12);
+    let params =
+        HotParams { symbols: w.symbols as usize, slots_per_account: w.max_open_symbols as usize, ..Default::default() };
+    let mut e = HotEngine::new(params, &w.account_policies(), venue, JournalOut::new(tx, 256));
+    let mut journal = Vec::new();
+    for chunk in signals.chunks(100) {
+        chunk.iter().for_each(|s| e.on_signal(s));
+        e.flush();
+        rx.drain(usize::MAX, |b| journal.extend_from_slice(b));
+    }
+    (e, journal)
+}
+
+#[test]
+fn the_venues_fast_lane_and_its_execution_reports_give_the_same_run() {
+    let w = Workload::new(WorkloadKind::W1, 30_000, 42);
+    let mut signals = vec![StrategySignal::default(); 30_000];
+    w.generator().fill(&mut signals);
+    let (fast, fast_journal) = run_w1(SimVenue::new(), &signals, &w);
+    let (reports, reports_journal) = run_w1(ReportsOnly(SimVenue::new()), &signals, &w);
+    assert_eq!(fast.venue().fills(), fast.counters().fills, "every fill took the fast lane");
+    assert!(fast.counters().fills > 20_000 && fast.counters().dropped() > 0, "{:?}", fast.counters());
+    assert_eq!(fast.counters(), reports.counters());
+    assert_eq!((fast.open_positions(), fast.checksum()), (reports.open_positions(), reports.checksum()));
+    assert_eq!(fast.orders().live(), 0);
+    assert_eq!(fast_journal.len(), reports_journal.len());
+    assert!(fast_journal == reports_journal, "the journals differ");
 }

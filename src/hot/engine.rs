@@ -305,6 +305,13 @@ impl<V: Venue> HotEngine<V> {
             _ => self.counters.routed_sell += 1,
         }
         self.journal.emit(d.into());
+        if let Some(f) = self.venue.fill_at_once(&req) {
+            // Filled in full within the call (the inline venue's fast lane):
+            // never in flight, no report to build or re-read.
+            let fill = VenueFill { qty: f.qty, px: f.px, ts_event: req.ts_event };
+            self.apply_fill(&order, fill, Some(rec), false);
+            return;
+        }
         self.exec.clear();
         self.venue.submit(&req, &mut self.exec);
         let reports = self.exec.as_slice();
@@ -571,7 +578,7 @@ impl<V: Venue> HotEngine<V> {
             .into(),
         );
         if pos.is_flat_and_idle() {
-            self.book.close(o.account, o.symbol);
+            self.book.close_slot(o.account, rec);
             self.picker.remove_holder(o.symbol, o.account);
             self.refresh(o.account);
         }
@@ -600,7 +607,7 @@ impl<V: Venue> HotEngine<V> {
             p.pending_sell = (p.pending_sell - leaves).max(0.0);
         }
         if p.is_flat_and_idle() {
-            self.book.close(o.account, o.symbol);
+            self.book.close_slot(o.account, rec);
             self.picker.remove_holder(o.symbol, o.account);
             self.refresh(o.account);
         }
@@ -703,7 +710,7 @@ impl<V: Venue> HotEngine<V> {
         p.avg_price = if net_qty > 0.0 { avg } else { 0.0 };
         p.realized_pnl = realized;
         if p.is_flat_and_idle() {
-            self.book.close(a, s);
+            self.book.close_slot(a, rec);
             self.picker.remove_holder(s, a);
         }
         self.refresh(a);

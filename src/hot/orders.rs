@@ -132,7 +132,8 @@ impl OrderTable {
 
     #[inline]
     fn slot_of(&self, id: u64) -> Option<usize> {
-        if id == EMPTY {
+        // Nothing in flight (the inline venue): no probe into the table.
+        if id == EMPTY || self.live == 0 {
             return None;
         }
         let mut i = self.home(id);

@@ -47,6 +47,16 @@ impl ExecBatch {
     }
 }
 
+/// A complete fill of a NEW order that the venue made within the call that
+/// took the order (see [`Venue::fill_at_once`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct InstantFill {
+    /// Quantity filled: the whole order.
+    pub qty: f64,
+    /// Price of the fill.
+    pub px: f64,
+}
+
 /// A venue called inline by the hot loop.
 ///
 /// Implementations must be deterministic for a given input and must never
@@ -54,6 +64,17 @@ impl ExecBatch {
 pub trait Venue {
     /// Accepts one order and appends the reports it causes now to `out`.
     fn submit(&mut self, order: &OrderRequest, out: &mut ExecBatch);
+
+    /// Takes a NEW order that this venue fills completely, at once, and
+    /// returns that fill instead of writing an execution report (the hot
+    /// path's fast lane: nothing to build, nothing to re-read). `None`: the
+    /// order was not taken and the caller must [`Venue::submit`] it. The
+    /// default takes nothing. Same rules as `submit`: no allocation, no
+    /// lock, no system call.
+    #[inline]
+    fn fill_at_once(&mut self, _order: &OrderRequest) -> Option<InstantFill> {
+        None
+    }
 
     /// Publishes whatever `submit` staged (called once per hot-loop turn).
     /// Must not allocate; may wait (busy) on a full outbound ring.

@@ -3,7 +3,7 @@
 
 use tradeengine_model::{ExecReport, ExecType, OrderRequest};
 
-use super::{ExecBatch, Venue};
+use super::{ExecBatch, InstantFill, Venue};
 
 /// Immediate full fill at the order's price; cancels of unknown (already
 /// filled) orders are rejected.
@@ -62,6 +62,17 @@ impl Venue for SimVenue {
         };
         out.push(r);
     }
+
+    /// Every NEW order is filled whole at its price (unless the venue is
+    /// silent): the same fill `submit` reports, without the report.
+    #[inline]
+    fn fill_at_once(&mut self, o: &OrderRequest) -> Option<InstantFill> {
+        if o.action != OrderRequest::NEW || !self.answer {
+            return None;
+        }
+        self.fills += 1;
+        Some(InstantFill { qty: o.qty, px: o.price })
+    }
 }
 
 #[cfg(test)]
@@ -90,5 +101,28 @@ mod tests {
         assert_eq!((r[0].last_qty, r[0].last_px, r[0].cum_qty), (5.0, 101.5, 5.0));
         assert_eq!((r[0].account, r[0].symbol, r[0].order_id), (3, 9, 77));
         assert_eq!(v.fills(), 1);
+    }
+
+    #[test]
+    fn fill_at_once_is_the_fill_submit_reports_and_a_silent_venue_takes_nothing() {
+        let o = OrderRequest {
+            action: OrderRequest::NEW,
+            side: Side::Sell as u8,
+            order_id: 5,
+            qty: 2.5,
+            price: 99.25,
+            ..Default::default()
+        };
+        let mut v = SimVenue::new();
+        let mut out = ExecBatch::default();
+        v.submit(&o, &mut out);
+        let r = out.as_slice()[0];
+        assert_eq!(v.fill_at_once(&o), Some(InstantFill { qty: r.last_qty, px: r.last_px }));
+        assert_eq!(v.fills(), 2, "both calls filled the order");
+        let cancel = OrderRequest { action: OrderRequest::CANCEL, ..o };
+        assert_eq!(v.fill_at_once(&cancel), None, "only NEW orders fill at once");
+        let mut silent = SimVenue::silent();
+        assert_eq!(silent.fill_at_once(&o), None);
+        assert_eq!(silent.fills(), 0);
     }
 }
