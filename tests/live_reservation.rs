@@ -6,7 +6,7 @@
 mod common;
 
 use common::{active, Harness};
-use tradeengine::hot::HotParams;
+use tradeengine::hot::{HotEngine, HotParams, JournalOut, RingVenue};
 use tradeengine_model::*;
 
 fn answer(h: &mut Harness, d: &TradeSignal, t: ExecType) {
@@ -67,4 +67,41 @@ fn a_burst_cannot_over_fill_and_rejects_release() {
     assert_eq!(h2.sell(3, 11.0).outcome(), Outcome::CloseInFlight);
     answer(&mut h2, &b, ExecType::Fill);
     assert!(h2.sell(3, 11.0).is_routed());
+}
+
+#[test]
+fn the_last_order_of_a_batch_leaves_before_its_upkeep_which_still_happens() {
+    let (orders_tx, mut orders_rx) = ringbuffers::channel::<OrderRequest>("orders", 64);
+    let (journal_tx, mut journal_rx) = ringbuffers::channel::<JournalEvent>("journal", 1024);
+    let params = HotParams { symbols: 64, slots_per_account: 2, ..Default::default() };
+    let mut e = HotEngine::new(params, &active(2, 2), RingVenue::new(orders_tx, 64), JournalOut::new(journal_tx, 64));
+    let buy = |seq: u64, symbol: u32| StrategySignal {
+        seq,
+        symbol,
+        close: 10.0,
+        strength: 0.5,
+        side: Side::Buy as u8,
+        ..Default::default()
+    };
+    let mut out: Vec<OrderRequest> = Vec::new();
+    e.on_signal(&buy(0, 1));
+    assert_eq!(orders_rx.drain(usize::MAX, |b| out.extend_from_slice(b)), 0, "staged until a flush");
+    e.on_signal_and_publish(&buy(1, 2));
+    orders_rx.drain(usize::MAX, |b| out.extend_from_slice(b));
+    assert_eq!(out.iter().map(|o| (o.seq, o.account, o.symbol)).collect::<Vec<_>>(), vec![(0, 0, 1), (1, 1, 2)]);
+    // the upkeep after the publish: both orders tracked, both slots reserved
+    assert_eq!(e.orders().live(), 2);
+    assert_eq!((e.book().open_count(0), e.book().open_count(1)), (1, 1));
+    assert_eq!(e.accounts()[1].open_orders, 1);
+    // a third BUY of symbol 2 sees the reservation: account 1 holds it already
+    e.on_signal_and_publish(&buy(2, 2));
+    orders_rx.drain(usize::MAX, |b| out.extend_from_slice(b));
+    assert_eq!((out[2].account, out[2].symbol), (0, 2));
+    e.flush();
+    let mut decisions = Vec::new();
+    journal_rx.drain(usize::MAX, |b| decisions.extend(b.iter().filter_map(|r| r.get::<TradeSignal>().copied())));
+    assert_eq!(
+        decisions.iter().map(|d| (d.seq, d.account, d.is_routed())).collect::<Vec<_>>(),
+        vec![(0, 0, true), (1, 1, true), (2, 0, true)]
+    );
 }

@@ -121,6 +121,58 @@ impl VenueFill {
     }
 }
 
+/// A routed signal's order, decided and checked but not yet reserved.
+#[derive(Clone, Copy, Debug)]
+struct Plan {
+    side: Side,
+    account: AccountId,
+    symbol: SymbolId,
+    route: Route,
+    qty: f64,
+    /// The position it adds to or closes; `None`: a new position (room checked).
+    rec: Option<u32>,
+    order_id: u64,
+}
+
+impl Plan {
+    /// The order as the venue receives it.
+    #[inline]
+    fn request(&self, sig: &StrategySignal, order_type: OrderType) -> OrderRequest {
+        OrderRequest {
+            action: OrderRequest::NEW,
+            side: self.side as u8,
+            order_type: order_type as u8,
+            account: self.account,
+            symbol: self.symbol,
+            strategy: sig.strategy as u32,
+            order_id: self.order_id,
+            qty: self.qty,
+            price: sig.close,
+            seq: sig.seq,
+            ts_event: sig.ts_event,
+            ingress: sig.ingress,
+            ..Default::default()
+        }
+    }
+
+    /// The order as the engine tracks it.
+    #[inline]
+    fn order(&self, sig: &StrategySignal) -> Order {
+        Order {
+            id: self.order_id,
+            account: self.account,
+            symbol: self.symbol,
+            side: self.side,
+            route: self.route,
+            state: OrderState::New,
+            qty: self.qty,
+            price: sig.close,
+            cum_qty: 0.0,
+            seq: sig.seq,
+        }
+    }
+}
+
 /// The hot thread's whole state. Owned by the hot thread alone.
 pub struct HotEngine<V: Venue> {
     params: HotParams,
@@ -271,11 +323,29 @@ impl<V: Venue> HotEngine<V> {
     // ---------------------------------------------------------------- signals
 
     /// Routes one signal. Never allocates; malformed signals are dropped with
-    /// `invalid_signal` / `unknown_symbol`, never a panic.
+    /// `invalid_signal` / `unknown_symbol`, never a panic. Its order is
+    /// staged at the venue and leaves at the next [`HotEngine::flush`].
     #[inline]
     pub fn on_signal(&mut self, sig: &StrategySignal) {
+        self.route_signal(sig, false);
+    }
+
+    /// [`HotEngine::on_signal`] for the last signal of a drained batch: its
+    /// order, and any staged before it, leaves the moment it is submitted,
+    /// before the position, index and journal upkeep the decision implies
+    /// (tick-to-trade is then decision + publish, nothing else).
+    #[inline]
+    pub fn on_signal_and_publish(&mut self, sig: &StrategySignal) {
+        self.route_signal(sig, true);
+    }
+
+    #[inline]
+    fn route_signal(&mut self, sig: &StrategySignal, publish: bool) {
         if sig.is_probe() {
             self.echo_probe(sig);
+            if publish {
+                self.venue.flush();
+            }
             return;
         }
         self.counters.signals += 1;
@@ -291,8 +361,8 @@ impl<V: Venue> HotEngine<V> {
             price: sig.close,
             ..Default::default()
         };
-        let (req, order, rec) = match self.decide(sig, &mut d) {
-            Ok(x) => x,
+        let plan = match self.plan(sig, &mut d) {
+            Ok(plan) => plan,
             Err(outcome) => {
                 d.outcome = outcome as u8;
                 self.counters.dropped_by[outcome as usize] += 1;
@@ -300,34 +370,42 @@ impl<V: Venue> HotEngine<V> {
                 return;
             }
         };
-        match sig.side() {
-            Some(Side::Buy) => self.counters.routed_buy += 1,
-            _ => self.counters.routed_sell += 1,
+        match plan.side {
+            Side::Buy => self.counters.routed_buy += 1,
+            Side::Sell => self.counters.routed_sell += 1,
         }
-        self.journal.emit(d.into());
+        let req = plan.request(sig, self.params.order_type);
+        let order = plan.order(sig);
         if let Some(f) = self.venue.fill_at_once(&req) {
             // Filled in full within the call (the inline venue's fast lane):
             // never in flight, no report to build or re-read.
+            let rec = self.reserve(&plan, sig.close);
+            self.journal.emit(d.into());
             let fill = VenueFill { qty: f.qty, px: f.px, ts_event: req.ts_event };
             self.apply_fill(&order, fill, Some(rec), false);
             return;
         }
         self.exec.clear();
         self.venue.submit(&req, &mut self.exec);
+        if publish {
+            self.venue.flush();
+        }
+        let rec = self.reserve(&plan, sig.close);
+        self.journal.emit(d.into());
         let reports = self.exec.as_slice();
         if reports.len() == 1
             && reports[0].exec_type == ExecType::Fill as u8
             && reports[0].order_id == order.id
             && reports[0].last_qty == order.qty
         {
-            // Filled in full within the submit call (the inline venue): the
-            // order is never in flight, so it skips the order table.
+            // Filled in full within the submit call: the order is never in
+            // flight, so it skips the order table.
             let fill = VenueFill::of(&reports[0]);
             self.apply_fill(&order, fill, Some(rec), false);
             return;
         }
         let inserted = self.orders.insert(order);
-        debug_assert!(inserted, "capacity and uniqueness were checked in decide");
+        debug_assert!(inserted, "capacity and uniqueness were checked in plan");
         self.accounts[order.account as usize].open_orders += 1;
         for i in 0..self.exec.as_slice().len() {
             let r = self.exec.as_slice()[i];
@@ -345,10 +423,13 @@ impl<V: Venue> HotEngine<V> {
         self.venue.submit(&echo, &mut self.exec);
     }
 
-    /// Picks, sizes and risk-checks the order for `sig` and reserves its
-    /// position slot and capital; fills `d`. The caller books the order.
+    /// Picks, sizes and risk-checks the order for `sig`, and checks that
+    /// everything it will reserve is free (so [`HotEngine::reserve`] cannot
+    /// fail once the order is out); fills `d`. Changes no position, index or
+    /// capital (only the marks, the sizer's window and the picker's
+    /// round-robin cursor).
     #[inline]
-    fn decide(&mut self, sig: &StrategySignal, d: &mut TradeSignal) -> Result<(OrderRequest, Order, u32), Outcome> {
+    fn plan(&mut self, sig: &StrategySignal, d: &mut TradeSignal) -> Result<Plan, Outcome> {
         let side = sig.side().ok_or(Outcome::InvalidSignal)?;
         if !(sig.close.is_finite() && sig.close > 0.0) {
             return Err(Outcome::InvalidSignal);
@@ -367,13 +448,13 @@ impl<V: Venue> HotEngine<V> {
             // Sequence numbers must be unique: a repeated one cannot become a second order.
             return Err(Outcome::InvalidSignal);
         }
-        let (a, route, qty) = match side {
+        let (a, route, qty, rec) = match side {
             Side::Buy => {
                 let (a, route) = self.picker.pick_buy(s, &self.book).ok_or(Outcome::NoEligibleAccount)?;
                 d.account = a;
                 d.route = route as u8;
                 let qty = self.sizer.buy_qty(s, sig.strength, sig.close, self.accounts[a as usize].initial_capital);
-                (a, route, qty)
+                (a, route, qty, None)
             }
             Side::Sell => {
                 let (a, rec) = self.picker.pick_sell(s, &self.book).map_err(|any| {
@@ -385,7 +466,7 @@ impl<V: Venue> HotEngine<V> {
                 })?;
                 d.account = a;
                 d.route = Route::Close as u8;
-                (a, Route::Close, self.book.get(rec).net_qty)
+                (a, Route::Close, self.book.get(rec).net_qty, Some(rec))
             }
         };
         d.qty = qty;
@@ -412,57 +493,42 @@ impl<V: Venue> HotEngine<V> {
         if self.orders.is_full() {
             return Err(Outcome::OrderPoolFull);
         }
-        // Reserve at routing time: the slot, the holder mark and the capital,
-        // so a burst of signals cannot over-fill the account before fills arrive.
         let rec = match route {
-            Route::Open => {
-                let rec = self.book.open(a, s).ok_or(Outcome::PositionPoolFull)?;
+            Route::Open if !self.book.can_open(a) => return Err(Outcome::PositionPoolFull),
+            Route::Open => None,
+            _ => Some(rec.or_else(|| self.book.find(a, s)).ok_or(Outcome::NoEligibleAccount)?),
+        };
+        d.order_id = order_id;
+        Ok(Plan { side, account: a, symbol: s, route, qty, rec, order_id })
+    }
+
+    /// Reserves what a planned order takes, at routing time: the position
+    /// slot, the holder mark and the capital, so a burst of signals cannot
+    /// over-fill the account before fills arrive. Returns the position's
+    /// slot. Cannot fail: [`HotEngine::plan`] checked the room.
+    #[inline]
+    fn reserve(&mut self, plan: &Plan, price: f64) -> u32 {
+        let (a, s) = (plan.account, plan.symbol);
+        let rec = match plan.rec {
+            Some(rec) => rec,
+            None => {
+                let rec = self.book.open(a, s).expect("plan checked the account and the book have room");
                 self.picker.add_holder(s, a);
                 rec
             }
-            _ => self.book.find(a, s).ok_or(Outcome::NoEligibleAccount)?,
         };
-        let i = a as usize;
         let p = self.book.get_mut(rec);
-        match side {
+        match plan.side {
             Side::Buy => {
-                p.pending_buy += qty;
-                self.accounts[i].capital_used += qty * sig.close;
+                p.pending_buy += plan.qty;
+                self.accounts[a as usize].capital_used += plan.qty * price;
             }
-            Side::Sell => p.pending_sell += qty,
+            Side::Sell => p.pending_sell += plan.qty,
         }
-        if route == Route::Open {
+        if plan.rec.is_none() {
             self.refresh(a);
         }
-        d.order_id = order_id;
-        let order = Order {
-            id: order_id,
-            account: a,
-            symbol: s,
-            side,
-            route,
-            state: OrderState::New,
-            qty,
-            price: sig.close,
-            cum_qty: 0.0,
-            seq: sig.seq,
-        };
-        let req = OrderRequest {
-            action: OrderRequest::NEW,
-            side: side as u8,
-            order_type: self.params.order_type as u8,
-            account: a,
-            symbol: s,
-            strategy: sig.strategy as u32,
-            order_id,
-            qty,
-            price: sig.close,
-            seq: sig.seq,
-            ts_event: sig.ts_event,
-            ingress: sig.ingress,
-            ..Default::default()
-        };
-        Ok((req, order, rec))
+        rec
     }
 
     // ------------------------------------------------------- exec reports

@@ -184,15 +184,21 @@ impl PositionBook {
         None
     }
 
+    /// Whether [`PositionBook::open`] would succeed for account `a`.
+    #[inline]
+    pub fn can_open(&self, a: AccountId) -> bool {
+        (self.used[a as usize] as usize) < self.slots_per_account && self.open_total < self.capacity
+    }
+
     /// Opens an empty position of `a` in `s` (the caller checked it has none
     /// and has a free slot). `None` if the account's slots or the book's
     /// capacity are exhausted. Never allocates.
     #[inline]
     pub fn open(&mut self, a: AccountId, s: SymbolId) -> Option<u32> {
-        let n = self.used[a as usize] as usize;
-        if n >= self.slots_per_account || self.open_total >= self.capacity {
+        if !self.can_open(a) {
             return None;
         }
+        let n = self.used[a as usize] as usize;
         let slot = a as usize * self.slots_per_account + n;
         self.positions[slot] = Position::default();
         self.held_symbol[a as usize * self.held_stride + n] = s;

@@ -83,7 +83,12 @@ pub fn run_hot_loop_tapped<V: Venue, T: InputTap>(
         });
         work += inputs.signals.drain(batch, |b| {
             tap.signals(b);
-            b.iter().for_each(|s| engine.on_signal(s))
+            // The last order of the batch leaves the moment it is submitted
+            // (with those staged before it), ahead of its own upkeep.
+            if let Some((last, rest)) = b.split_last() {
+                rest.iter().for_each(|s| engine.on_signal(s));
+                engine.on_signal_and_publish(last);
+            }
         });
         if work > 0 {
             engine.flush();
