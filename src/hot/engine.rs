@@ -173,6 +173,22 @@ impl Plan {
     }
 }
 
+/// The decision record of `sig` before routing: no account, no outcome yet.
+#[inline]
+fn decision_record(sig: &StrategySignal) -> TradeSignal {
+    TradeSignal {
+        side: sig.side,
+        account: NO_ACCOUNT,
+        symbol: sig.symbol,
+        strategy: sig.strategy as u32,
+        seq: sig.seq,
+        ts_event: sig.ts_event,
+        ingress: sig.ingress,
+        price: sig.close,
+        ..Default::default()
+    }
+}
+
 /// The hot thread's whole state. Owned by the hot thread alone.
 pub struct HotEngine<V: Venue> {
     params: HotParams,
@@ -350,39 +366,46 @@ impl<V: Venue> HotEngine<V> {
         }
         self.counters.signals += 1;
         self.counters.last_seq = sig.seq;
-        let mut d = TradeSignal {
-            side: sig.side,
-            account: NO_ACCOUNT,
-            symbol: sig.symbol,
-            strategy: sig.strategy as u32,
-            seq: sig.seq,
-            ts_event: sig.ts_event,
-            ingress: sig.ingress,
-            price: sig.close,
-            ..Default::default()
-        };
-        let plan = match self.plan(sig, &mut d) {
+        // One branch on the side, here: each side's path below is compiled
+        // for that side alone (a signal's side is random, so every further
+        // test of it would be a branch mispredicted half the time).
+        match sig.side() {
+            Some(Side::Buy) => self.route_side::<true>(sig, publish),
+            Some(Side::Sell) => self.route_side::<false>(sig, publish),
+            None => self.drop_signal(decision_record(sig), Outcome::InvalidSignal),
+        }
+    }
+
+    /// Journals `d` as dropped for `outcome`.
+    #[inline]
+    fn drop_signal(&mut self, mut d: TradeSignal, outcome: Outcome) {
+        d.outcome = outcome as u8;
+        self.counters.dropped_by[outcome as usize] += 1;
+        self.journal.emit(d.into());
+    }
+
+    /// Routes a signal whose side is `BUY` (true) or SELL (false).
+    #[inline]
+    fn route_side<const BUY: bool>(&mut self, sig: &StrategySignal, publish: bool) {
+        let mut d = decision_record(sig);
+        let plan = match self.plan::<BUY>(sig, &mut d) {
             Ok(plan) => plan,
-            Err(outcome) => {
-                d.outcome = outcome as u8;
-                self.counters.dropped_by[outcome as usize] += 1;
-                self.journal.emit(d.into());
-                return;
-            }
+            Err(outcome) => return self.drop_signal(d, outcome),
         };
-        match plan.side {
-            Side::Buy => self.counters.routed_buy += 1,
-            Side::Sell => self.counters.routed_sell += 1,
+        if BUY {
+            self.counters.routed_buy += 1;
+        } else {
+            self.counters.routed_sell += 1;
         }
         let req = plan.request(sig, self.params.order_type);
         let order = plan.order(sig);
         if let Some(f) = self.venue.fill_at_once(&req) {
             // Filled in full within the call (the inline venue's fast lane):
             // never in flight, no report to build or re-read.
-            let rec = self.reserve(&plan, sig.close);
+            let rec = self.reserve::<BUY>(&plan, sig.close);
             self.journal.emit(d.into());
             let fill = VenueFill { qty: f.qty, px: f.px, ts_event: req.ts_event };
-            self.apply_fill(&order, fill, Some(rec), false);
+            self.apply_fill_as::<BUY>(&order, fill, Some(rec), false);
             return;
         }
         self.exec.clear();
@@ -390,7 +413,7 @@ impl<V: Venue> HotEngine<V> {
         if publish {
             self.venue.flush();
         }
-        let rec = self.reserve(&plan, sig.close);
+        let rec = self.reserve::<BUY>(&plan, sig.close);
         self.journal.emit(d.into());
         let reports = self.exec.as_slice();
         if reports.len() == 1
@@ -401,7 +424,7 @@ impl<V: Venue> HotEngine<V> {
             // Filled in full within the submit call: the order is never in
             // flight, so it skips the order table.
             let fill = VenueFill::of(&reports[0]);
-            self.apply_fill(&order, fill, Some(rec), false);
+            self.apply_fill_as::<BUY>(&order, fill, Some(rec), false);
             return;
         }
         let inserted = self.orders.insert(order);
@@ -429,8 +452,8 @@ impl<V: Venue> HotEngine<V> {
     /// capital (only the marks, the sizer's window and the picker's
     /// round-robin cursor).
     #[inline]
-    fn plan(&mut self, sig: &StrategySignal, d: &mut TradeSignal) -> Result<Plan, Outcome> {
-        let side = sig.side().ok_or(Outcome::InvalidSignal)?;
+    fn plan<const BUY: bool>(&mut self, sig: &StrategySignal, d: &mut TradeSignal) -> Result<Plan, Outcome> {
+        let side = if BUY { Side::Buy } else { Side::Sell };
         if !(sig.close.is_finite() && sig.close > 0.0) {
             return Err(Outcome::InvalidSignal);
         }
@@ -507,7 +530,7 @@ impl<V: Venue> HotEngine<V> {
     /// over-fill the account before fills arrive. Returns the position's
     /// slot. Cannot fail: [`HotEngine::plan`] checked the room.
     #[inline]
-    fn reserve(&mut self, plan: &Plan, price: f64) -> u32 {
+    fn reserve<const BUY: bool>(&mut self, plan: &Plan, price: f64) -> u32 {
         let (a, s) = (plan.account, plan.symbol);
         let rec = match plan.rec {
             Some(rec) => rec,
@@ -518,12 +541,11 @@ impl<V: Venue> HotEngine<V> {
             }
         };
         let p = self.book.get_mut(rec);
-        match plan.side {
-            Side::Buy => {
-                p.pending_buy += plan.qty;
-                self.accounts[a as usize].capital_used += plan.qty * price;
-            }
-            Side::Sell => p.pending_sell += plan.qty,
+        if BUY {
+            p.pending_buy += plan.qty;
+            self.accounts[a as usize].capital_used += plan.qty * price;
+        } else {
+            p.pending_sell += plan.qty;
         }
         if plan.rec.is_none() {
             self.refresh(a);
@@ -574,6 +596,16 @@ impl<V: Venue> HotEngine<V> {
     /// caller knows it; `tracked`: the order is in the order table).
     #[inline]
     fn apply_fill(&mut self, o: &Order, fill: VenueFill, rec: Option<u32>, tracked: bool) {
+        match o.side {
+            Side::Buy => self.apply_fill_as::<true>(o, fill, rec, tracked),
+            Side::Sell => self.apply_fill_as::<false>(o, fill, rec, tracked),
+        }
+    }
+
+    /// [`HotEngine::apply_fill`] compiled for one side (`BUY`: `o` is a BUY).
+    #[inline]
+    fn apply_fill_as<const BUY: bool>(&mut self, o: &Order, fill: VenueFill, rec: Option<u32>, tracked: bool) {
+        debug_assert_eq!(o.side == Side::Buy, BUY);
         let VenueFill { qty, px, ts_event } = fill;
         if !(qty.is_finite() && qty > 0.0 && px.is_finite() && px > 0.0) {
             self.counters.exec_invalid += 1;
@@ -597,16 +629,15 @@ impl<V: Venue> HotEngine<V> {
             return;
         };
         let a = o.account as usize;
-        let is_buy = o.side == Side::Buy;
         let p = self.book.get_mut(rec);
-        if is_buy {
+        if BUY {
             p.pending_buy = (p.pending_buy - qty).max(0.0);
             self.accounts[a].capital_used += qty * (px - o.price);
         } else {
             p.pending_sell = (p.pending_sell - qty).max(0.0);
             self.accounts[a].capital_used -= qty.min(p.net_qty) * p.avg_price;
         }
-        let pnl = p.apply_fill(is_buy, qty, px);
+        let pnl = p.apply_fill(BUY, qty, px);
         let pos = *p;
         self.accounts[a].realized_pnl += pnl;
         self.counters.fills += 1;
