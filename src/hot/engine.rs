@@ -1,8 +1,11 @@
 //! The hot engine: one signal in, a routed, risk-checked order out, fills
 //! applied to positions, every decision journaled.
 //!
-//! Pipeline per signal: validate → TradePicker → Sizing → RiskGuard →
-//! Orders → venue → (exec reports) → PositionUpdater → picker indexes.
+//! Pipeline per signal: validate → TradePicker → Sizing → RiskGuard (the
+//! plan, which also checks the room the order will take) → order to the
+//! venue (published at once for the last signal of a batch) → reservation of
+//! slot, holder mark and capital → decision journaled → (exec reports) →
+//! PositionUpdater → picker indexes.
 //!
 //! Hot-path rules (checked by `tests/hot_alloc.rs` with a counting
 //! allocator): after [`HotEngine::new`] no method here allocates, locks,
