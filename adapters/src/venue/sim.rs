@@ -53,12 +53,12 @@ impl Venue for SimVenue {
         if o.action == OrderRequest::PROBE || !self.answer {
             return; // probes measure the link (the simulator has none); a silent venue never answers
         }
-        let r = if o.action == OrderRequest::NEW {
-            self.fills += 1;
-            ExecReport { exec_type: ExecType::Fill as u8, last_qty: o.qty, last_px: o.price, cum_qty: o.qty, ..base }
-        } else {
+        let r = match self.fill_at_once(o) {
+            Some(f) => {
+                ExecReport { exec_type: ExecType::Fill as u8, last_qty: f.qty, last_px: f.px, cum_qty: f.qty, ..base }
+            }
             // Every order is already filled: a cancel always arrives too late.
-            ExecReport { exec_type: ExecType::Rejected as u8, reason: 1, ..base }
+            None => ExecReport { exec_type: ExecType::Rejected as u8, reason: 1, ..base },
         };
         out.push(r);
     }
