@@ -47,6 +47,9 @@ tools/fix/executor.sh classpath >/dev/null
 tools/fluss/cluster.sh classpath >/dev/null
 
 echo "== cargo $(cargo --version | cut -d' ' -f2), $(nproc) cores, $(promtool --version 2>&1 | head -n 1), $(java -version 2>&1 | head -n 1)"
+# The debug build of every test binary needs a few GB (a linker killed by a
+# bus error is usually a full disk): say how much there is before it starts.
+echo "== disk free for target/: $(df -h . | awk 'NR == 2 { print $4 }')"
 # The debug profile (opt-level 1, overflow checks on) keeps the suite fast on 2 cores.
 # `--features fluss` builds the Fluss store into the engine (off by default
 # to keep the core build fast) so its tests run against the real cluster.
