@@ -117,6 +117,20 @@ impl BitRows {
         }
     }
 
+    /// Hints the first summary word and the first word of `row` into cache
+    /// (an out-of-range row is ignored). Hot path: no allocation, no effect
+    /// on the rows.
+    #[inline]
+    pub fn prefetch_row(&self, row: usize) {
+        if let (Some(s), Some(w)) = (
+            self.summary.get(row.saturating_mul(self.summary_per_row)),
+            self.words.get(row.saturating_mul(self.words_per_row)),
+        ) {
+            super::memory::prefetch(s);
+            super::memory::prefetch(w);
+        }
+    }
+
     /// Iterates the set bits of `row` in increasing order.
     pub fn iter_row(&self, row: usize) -> impl Iterator<Item = usize> + '_ {
         let mut next = 0;
@@ -131,6 +145,18 @@ impl BitRows {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prefetching_a_row_changes_nothing_and_ignores_rows_out_of_range() {
+        let mut b = BitRows::new(4, 200);
+        b.set(3, 150);
+        let before = (b.words.clone(), b.summary.clone());
+        for row in [0, 3, 4, usize::MAX] {
+            b.prefetch_row(row);
+        }
+        assert_eq!((b.words.clone(), b.summary.clone()), before);
+        assert_eq!(b.first_from(3, 0, None), Some(150));
+    }
 
     #[test]
     fn first_from_skips_and_excludes() {

@@ -358,6 +358,28 @@ impl<V: Venue> HotEngine<V> {
         self.route_signal(sig, true);
     }
 
+    /// Look-ahead for a signal a few places after the one being routed:
+    /// hints its symbol's mark and holder row into cache, so that its
+    /// decision does not wait on them. A hint only: reads nothing it
+    /// depends on, changes nothing. Hot path: never allocates or blocks.
+    #[inline]
+    pub fn prefetch_signal(&self, sig: &StrategySignal) {
+        if let Some(m) = self.marks.get(sig.symbol as usize) {
+            super::memory::prefetch(m);
+            self.picker.prefetch_symbol(sig.symbol);
+        }
+    }
+
+    /// Closer look-ahead for a SELL (after [`HotEngine::prefetch_signal`]
+    /// brought its holder row in): hints the book entries of the holder it
+    /// will most likely close. Changes nothing. Hot path: never allocates or blocks.
+    #[inline]
+    pub fn prefetch_sell(&self, sig: &StrategySignal) {
+        if sig.side == Side::Sell as u8 && (sig.symbol as usize) < self.params.symbols {
+            self.picker.prefetch_first_holder(sig.symbol, &self.book);
+        }
+    }
+
     #[inline]
     fn route_signal(&mut self, sig: &StrategySignal, publish: bool) {
         if sig.is_probe() {

@@ -216,6 +216,28 @@ impl Picker {
         best.map(|(_, a)| a)
     }
 
+    /// Hints the holder row of `s` into cache ahead of a decision on `s`.
+    /// Hot path: changes nothing.
+    #[inline]
+    pub fn prefetch_symbol(&self, s: SymbolId) {
+        self.holders.prefetch_row(s as usize);
+    }
+
+    /// Hints the book entries of the first holder of `s` (the account a SELL
+    /// of `s` checks first) into cache; reads the holder row, which
+    /// [`Picker::prefetch_symbol`] should have brought in. Only where the
+    /// tables are too large to stay cached (W2); with cached tables the
+    /// look-ahead costs more than it saves. Hot path: changes nothing.
+    #[inline]
+    pub fn prefetch_first_holder(&self, s: SymbolId, book: &PositionBook) {
+        if !self.candidates_in_book {
+            return;
+        }
+        if let Some(a) = self.holders.first_from(s as usize, 0, None) {
+            book.prefetch_account(a);
+        }
+    }
+
     /// Chooses the account for a SELL of `s`: the lowest-id holder with a
     /// filled position and no close in flight. Returns the account and its
     /// position record, or `None` with whether any holder existed at all.

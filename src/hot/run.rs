@@ -17,6 +17,14 @@ use super::tap::{InputTap, NoTap};
 /// Most control events / exec reports / policy and rollup updates handled per turn.
 const SIDE_BATCH: usize = 256;
 
+/// How many signals ahead of the one being routed the loop hints its
+/// symbol's state into cache ([`HotEngine::prefetch_signal`]), and how many
+/// ahead a SELL's likely position ([`HotEngine::prefetch_sell`], which reads
+/// what the first hint brought in). Measured on W2 (tables far larger than
+/// the caches): 4 and 2 gave ~1.2x the pipeline's rate; 8 was no better.
+const PREFETCH_AHEAD: usize = 4;
+const PREFETCH_SELL_AHEAD: usize = 2;
+
 /// The hot thread's input rings.
 pub struct HotInputs {
     pub control: Consumer<Control>,
@@ -86,7 +94,17 @@ pub fn run_hot_loop_tapped<V: Venue, T: InputTap>(
             // The last order of the batch leaves the moment it is submitted
             // (with those staged before it), ahead of its own upkeep.
             if let Some((last, rest)) = b.split_last() {
-                rest.iter().for_each(|s| engine.on_signal(s));
+                // b[0] is routed at once: hints start with the one after it.
+                b.iter().skip(1).take(PREFETCH_AHEAD - 1).for_each(|s| engine.prefetch_signal(s));
+                for (i, s) in rest.iter().enumerate() {
+                    if let Some(ahead) = b.get(i + PREFETCH_AHEAD) {
+                        engine.prefetch_signal(ahead);
+                    }
+                    if let Some(ahead) = b.get(i + PREFETCH_SELL_AHEAD) {
+                        engine.prefetch_sell(ahead);
+                    }
+                    engine.on_signal(s);
+                }
                 engine.on_signal_and_publish(last);
             }
         });
@@ -125,4 +143,77 @@ pub fn run_hot_loop_tapped<V: Venue, T: InputTap>(
     }
     engine.flush();
     stats
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hot::{HotParams, JournalOut};
+    use ringbuffers::channel;
+    use tradeengine_adapters::feeds::{Workload, WorkloadKind};
+    use tradeengine_adapters::venue::SimVenue;
+    use tradeengine_model::JournalEvent;
+
+    /// W1 signals spread over `symbols`, with malformed ones mixed in (an
+    /// out-of-range SELL symbol, a bad side, a NaN close), which the
+    /// look-ahead reads before the engine has validated them.
+    fn signals(symbols: u32) -> (Workload, Vec<StrategySignal>) {
+        let w = Workload::new(WorkloadKind::W1, 20_000, 42);
+        let mut sigs = vec![StrategySignal::default(); 20_000];
+        w.generator().fill(&mut sigs);
+        for (i, s) in sigs.iter_mut().enumerate() {
+            s.symbol = (s.symbol * 24 + (s.seq % 24) as u32) % symbols;
+            match i % 997 {
+                1 => s.symbol = u32::MAX,
+                2 => s.side = 9,
+                3 => s.close = f64::NAN,
+                _ => {}
+            }
+        }
+        (w, sigs)
+    }
+
+    fn engine(w: &Workload, symbols: usize) -> (HotEngine<SimVenue>, Consumer<JournalEvent>) {
+        let (tx, rx) = channel("journal", 1 << 17);
+        let params = HotParams { symbols, slots_per_account: w.max_open_symbols as usize, ..Default::default() };
+        (HotEngine::new(params, &w.account_policies(), SimVenue::new(), JournalOut::new(tx, 256)), rx)
+    }
+
+    #[test]
+    fn the_loops_look_ahead_changes_no_decision() {
+        // 500 symbols: the holder table is cached, only the symbol hints run;
+        // 12,000 x 1,000 accounts: 1.5 MB of holder bits, so the SELL
+        // look-ahead into the book runs too.
+        for symbols in [500, 12_000] {
+            let (w, sigs) = signals(symbols as u32);
+            let (mut one_by_one, mut rx1) = engine(&w, symbols);
+            let mut journal1 = Vec::new();
+            for s in &sigs {
+                one_by_one.on_signal(s);
+                one_by_one.flush();
+            }
+            rx1.drain(usize::MAX, |b| journal1.extend_from_slice(b));
+
+            let (mut batched, mut rx2) = engine(&w, symbols);
+            let (mut sig_tx, sig_rx) = channel("signals", 1 << 15);
+            let (_control_tx, control) = channel("control", 16);
+            let (_policies_tx, policies) = channel("policies", 16);
+            let (_rollups_tx, rollups) = channel("rollups", 16);
+            sig_tx.push_slice(&sigs, &mut Waiter::new(WaitStrategy::BusySpin)).unwrap();
+            drop(sig_tx);
+            let mut inputs = HotInputs { control, exec_reports: None, policies, rollups, signals: sig_rx };
+            let stats =
+                run_hot_loop(&mut batched, &mut inputs, LoopParams { signal_batch: 64, wait: WaitStrategy::BusySpin });
+            let mut journal2 = Vec::new();
+            rx2.drain(usize::MAX, |b| journal2.extend_from_slice(b));
+
+            assert!(stats.busy_turns >= (sigs.len() / 64) as u64, "{stats:?}");
+            let c = batched.counters();
+            assert!(c.fills > 10_000 && c.dropped() > 40, "{symbols} symbols: {c:?}");
+            assert_eq!(c, one_by_one.counters(), "{symbols} symbols");
+            assert_eq!(batched.checksum(), one_by_one.checksum());
+            assert_eq!(batched.open_positions(), one_by_one.open_positions());
+            assert!(journal1 == journal2, "{symbols} symbols: the journals differ");
+        }
+    }
 }
