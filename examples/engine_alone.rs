@@ -54,7 +54,7 @@ fn main() {
         let t = Instant::now();
         let mut records = 0usize;
         for chunk in signals.chunks(256) {
-            chunk.iter().for_each(|s| e.on_signal(s));
+            e.on_signal_batch(chunk);
             e.flush();
             records += rx.drain(usize::MAX, |_| {});
         }

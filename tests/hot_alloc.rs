@@ -12,10 +12,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use tradeengine::cold::PersistParams;
 use tradeengine::config::Config;
 use tradeengine::feed::RunSpec;
+use tradeengine::hot::{HotEngine, HotParams, JournalOut};
 use tradeengine::latency::{run_latency, LatencyParams};
 use tradeengine::pipeline::{run_workload, HotHooks, RunControl};
 use tradeengine::replay::{run_replay, ReplayParams, StoreChoice};
 use tradeengine_adapters::feeds::{Workload, WorkloadKind};
+use tradeengine_adapters::venue::SimVenue;
 use tradeengine_model::*;
 
 struct Counting;
@@ -197,4 +199,31 @@ fn hot_thread_allocates_nothing_after_start_up() {
     .join()
     .unwrap();
     assert_eq!(LAST.load(Ordering::SeqCst), 0, "hot entry points allocated");
+
+    // 6. Batches with the SELL look-ahead, which runs only when the holder
+    //    table is larger than the caches (1,000 accounts x 12,000 symbols),
+    //    out-of-range symbols included.
+    std::thread::spawn(|| {
+        let w = Workload::new(WorkloadKind::W1, 20_000, 7);
+        let mut sigs = vec![StrategySignal::default(); 20_000];
+        w.generator().fill(&mut sigs);
+        for (i, s) in sigs.iter_mut().enumerate() {
+            s.symbol = if i % 501 == 0 { u32::MAX } else { (s.symbol * 24 + (s.seq % 24) as u32) % 12_000 };
+        }
+        let params = HotParams { symbols: 12_000, slots_per_account: 20, ..Default::default() };
+        let (tx, mut rx) = ringbuffers::channel("journal", 1 << 12);
+        let mut e = HotEngine::new(params, &w.account_policies(), SimVenue::new(), JournalOut::new(tx, 256));
+        for chunk in sigs.chunks(64) {
+            start();
+            e.on_signal_batch(chunk);
+            e.flush();
+            stop();
+            assert_eq!(LAST.load(Ordering::SeqCst), 0, "a batch with the look-ahead allocated");
+            rx.drain(usize::MAX, |_| {});
+        }
+        assert!(e.counters().routed_sell > 1_000, "{:?}", e.counters());
+    })
+    .join()
+    .unwrap();
+    assert_eq!(LAST.load(Ordering::SeqCst), 0, "batches with the look-ahead allocated");
 }

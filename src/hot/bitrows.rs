@@ -131,6 +131,21 @@ impl BitRows {
         }
     }
 
+    /// Hints the first non-zero word of `row` into cache, found by its
+    /// summary (which [`BitRows::prefetch_row`] should have brought in; an
+    /// out-of-range or empty row is ignored). Hot path: no allocation, no
+    /// effect on the rows.
+    #[inline]
+    pub fn prefetch_first_word(&self, row: usize) {
+        let start = row.saturating_mul(self.summary_per_row);
+        let Some(summary) = self.summary.get(start..start.saturating_add(self.summary_per_row)) else { return };
+        if let Some(w) = first_set_bit(summary, 0) {
+            if let Some(word) = self.words.get(row * self.words_per_row + w) {
+                super::memory::prefetch(word);
+            }
+        }
+    }
+
     /// Iterates the set bits of `row` in increasing order.
     pub fn iter_row(&self, row: usize) -> impl Iterator<Item = usize> + '_ {
         let mut next = 0;
@@ -153,6 +168,7 @@ mod tests {
         let before = (b.words.clone(), b.summary.clone());
         for row in [0, 3, 4, usize::MAX] {
             b.prefetch_row(row);
+            b.prefetch_first_word(row);
         }
         assert_eq!((b.words.clone(), b.summary.clone()), before);
         assert_eq!(b.first_from(3, 0, None), Some(150));

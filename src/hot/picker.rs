@@ -37,6 +37,16 @@ const CANDIDATES_CHECKED: usize = 4;
 /// the picker keeps choosing) instead of the holder bit (a miss).
 const HOLDERS_CACHED_BYTES: usize = 1 << 20;
 
+/// The steps of the look-ahead for a SELL, from the earliest: the first
+/// non-zero word of the symbol's holder row, then the book entries of the
+/// holder it names (the account a SELL closes first), then its position.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SellLookAhead {
+    HolderWord,
+    HolderBook,
+    Position,
+}
+
 /// Accounts bucketed by a small key (open count), with a mask of non-empty
 /// buckets. With `members`, each bucket also knows which accounts it holds;
 /// without, it only counts them (enough to know the least key in use).
@@ -223,19 +233,41 @@ impl Picker {
         self.holders.prefetch_row(s as usize);
     }
 
-    /// Hints the book entries of the first holder of `s` (the account a SELL
-    /// of `s` checks first) into cache; reads the holder row, which
-    /// [`Picker::prefetch_symbol`] should have brought in. Only where the
-    /// tables are too large to stay cached (W2); with cached tables the
-    /// look-ahead costs more than it saves. Hot path: changes nothing.
+    /// Whether the holder table is larger than the caches (see
+    /// [`HOLDERS_CACHED_BYTES`]): then lookups into it and the book are
+    /// misses worth hinting ahead ([`Picker::prefetch_sell`]).
     #[inline]
-    pub fn prefetch_first_holder(&self, s: SymbolId, book: &PositionBook) {
-        if !self.candidates_in_book {
-            return;
+    pub fn tables_exceed_cache(&self) -> bool {
+        self.candidates_in_book
+    }
+
+    /// One step of the look-ahead for a SELL of `s` (see [`SellLookAhead`]):
+    /// each step reads only what the step before brought into cache. Worth
+    /// it only where [`Picker::tables_exceed_cache`]. Returns the account
+    /// whose entries the `HolderBook` step hinted (its caller hints that
+    /// account's own row). Hot path: changes nothing.
+    #[inline]
+    pub fn prefetch_sell(&self, s: SymbolId, step: SellLookAhead, book: &PositionBook) -> Option<usize> {
+        let row = s as usize;
+        match step {
+            SellLookAhead::HolderWord => self.holders.prefetch_first_word(row),
+            SellLookAhead::HolderBook => {
+                let a = self.holders.first_from(row, 0, None)?;
+                book.prefetch_account(a);
+                for buckets in [&self.open_buckets, &self.scale_buckets] {
+                    if let Some(k) = buckets.key_of.get(a) {
+                        super::memory::prefetch(k);
+                    }
+                }
+                return Some(a);
+            }
+            SellLookAhead::Position => {
+                if let Some(slot) = self.holders.first_from(row, 0, None).and_then(|a| book.find(a as AccountId, s)) {
+                    book.prefetch_position(slot);
+                }
+            }
         }
-        if let Some(a) = self.holders.first_from(s as usize, 0, None) {
-            book.prefetch_account(a);
-        }
+        None
     }
 
     /// Chooses the account for a SELL of `s`: the lowest-id holder with a

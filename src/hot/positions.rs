@@ -154,6 +154,14 @@ impl PositionBook {
         }
     }
 
+    /// Hints position `slot` into cache (out of range: ignored). Hot path: changes nothing.
+    #[inline]
+    pub fn prefetch_position(&self, slot: u32) {
+        if let Some(p) = self.positions.get(slot as usize) {
+            super::memory::prefetch(p);
+        }
+    }
+
     /// Whether [`PositionBook::open`] would succeed for account `a`.
     #[inline]
     pub fn can_open(&self, a: AccountId) -> bool {
@@ -236,6 +244,9 @@ mod tests {
         let slot = b.open(2, 7).unwrap();
         for a in [0, 2, 3, usize::MAX] {
             b.prefetch_account(a);
+        }
+        for slot in [0, slot, u32::MAX] {
+            b.prefetch_position(slot);
         }
         assert_eq!((b.find(2, 7), b.find(0, 7), b.open_total()), (Some(slot), None, 1));
     }

@@ -17,14 +17,6 @@ use super::tap::{InputTap, NoTap};
 /// Most control events / exec reports / policy and rollup updates handled per turn.
 const SIDE_BATCH: usize = 256;
 
-/// How many signals ahead of the one being routed the loop hints its
-/// symbol's state into cache ([`HotEngine::prefetch_signal`]), and how many
-/// ahead a SELL's likely position ([`HotEngine::prefetch_sell`], which reads
-/// what the first hint brought in). Measured on W2 (tables far larger than
-/// the caches): 4 and 2 gave ~1.2x the pipeline's rate; 8 was no better.
-const PREFETCH_AHEAD: usize = 4;
-const PREFETCH_SELL_AHEAD: usize = 2;
-
 /// The hot thread's input rings.
 pub struct HotInputs {
     pub control: Consumer<Control>,
@@ -91,22 +83,7 @@ pub fn run_hot_loop_tapped<V: Venue, T: InputTap>(
         });
         work += inputs.signals.drain(batch, |b| {
             tap.signals(b);
-            // The last order of the batch leaves the moment it is submitted
-            // (with those staged before it), ahead of its own upkeep.
-            if let Some((last, rest)) = b.split_last() {
-                // b[0] is routed at once: hints start with the one after it.
-                b.iter().skip(1).take(PREFETCH_AHEAD - 1).for_each(|s| engine.prefetch_signal(s));
-                for (i, s) in rest.iter().enumerate() {
-                    if let Some(ahead) = b.get(i + PREFETCH_AHEAD) {
-                        engine.prefetch_signal(ahead);
-                    }
-                    if let Some(ahead) = b.get(i + PREFETCH_SELL_AHEAD) {
-                        engine.prefetch_sell(ahead);
-                    }
-                    engine.on_signal(s);
-                }
-                engine.on_signal_and_publish(last);
-            }
+            engine.on_signal_batch(b);
         });
         if work > 0 {
             engine.flush();
