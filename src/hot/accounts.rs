@@ -121,9 +121,7 @@ impl AccountTable {
         r.max_capital_usage = p.max_capital_usage;
         true
     }
-}
 
-impl AccountTable {
     /// Hints account `a`'s row into cache (out of range: ignored). Hot path: changes nothing.
     #[inline]
     pub fn prefetch(&self, a: usize) {

@@ -388,8 +388,8 @@ impl<V: Venue> HotEngine<V> {
     }
 
     /// [`HotEngine::on_signal_batch`], with the SELL look-ahead when `DEEP`
-    /// (tables larger than the caches: with cached tables it costs ~10 %
-    /// more instructions for nothing).
+    /// (tables larger than the caches; with cached tables, as in W1, its
+    /// ~18 instructions per signal buy nothing).
     #[inline]
     fn route_batch<const DEEP: bool>(&mut self, batch: &[StrategySignal]) {
         let Some((last, rest)) = batch.split_last() else { return };
