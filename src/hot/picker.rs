@@ -249,25 +249,24 @@ impl Picker {
     #[inline]
     pub fn prefetch_sell(&self, s: SymbolId, step: SellLookAhead, book: &PositionBook) -> Option<usize> {
         let row = s as usize;
-        match step {
-            SellLookAhead::HolderWord => self.holders.prefetch_first_word(row),
-            SellLookAhead::HolderBook => {
-                let a = self.holders.first_from(row, 0, None)?;
-                book.prefetch_account(a);
-                for buckets in [&self.open_buckets, &self.scale_buckets] {
-                    if let Some(k) = buckets.key_of.get(a) {
-                        super::memory::prefetch(k);
-                    }
-                }
-                return Some(a);
+        if step == SellLookAhead::HolderWord {
+            self.holders.prefetch_first_word(row);
+            return None;
+        }
+        let a = self.holders.first_from(row, 0, None)?;
+        if step == SellLookAhead::Position {
+            if let Some(slot) = book.find(a as AccountId, s) {
+                book.prefetch_position(slot);
             }
-            SellLookAhead::Position => {
-                if let Some(slot) = self.holders.first_from(row, 0, None).and_then(|a| book.find(a as AccountId, s)) {
-                    book.prefetch_position(slot);
-                }
+            return None;
+        }
+        book.prefetch_account(a);
+        for buckets in [&self.open_buckets, &self.scale_buckets] {
+            if let Some(k) = buckets.key_of.get(a) {
+                super::memory::prefetch(k);
             }
         }
-        None
+        Some(a)
     }
 
     /// Chooses the account for a SELL of `s`: the lowest-id holder with a
