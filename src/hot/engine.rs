@@ -377,10 +377,7 @@ impl<V: Venue> HotEngine<V> {
     /// routing the signals one by one. Hot path: never allocates or blocks.
     #[inline]
     pub fn on_signal_batch(&mut self, batch: &[StrategySignal]) {
-        if let [only] = batch {
-            // the paced case (tick-to-trade): nothing ahead to hint
-            self.on_signal_and_publish(only);
-        } else if self.picker.tables_exceed_cache() {
+        if self.picker.tables_exceed_cache() {
             self.route_batch::<true>(batch);
         } else {
             self.route_batch::<false>(batch);
