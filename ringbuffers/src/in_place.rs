@@ -90,6 +90,22 @@ impl<T: Copy> InPlaceWriter<T> {
         Ok(())
     }
 
+    /// True while the reserved run has a free slot (the next
+    /// [`InPlaceWriter::try_write`] succeeds).
+    #[inline(always)]
+    pub fn has_room(&self) -> bool {
+        self.room > 0
+    }
+
+    /// The address of the reserved slot `ahead` places after the next one,
+    /// if the reserved run reaches that far (for cache hints: never
+    /// dereference it).
+    #[inline(always)]
+    pub fn slot_ahead(&self, ahead: usize) -> Option<*const T> {
+        // The slot at `written + ahead` lies inside the reserved run.
+        (ahead < self.room).then(|| self.run.wrapping_add(self.written + ahead).cast_const().cast())
+    }
+
     /// Items written and not yet published.
     #[inline]
     pub fn unpublished(&self) -> usize {
@@ -157,5 +173,25 @@ mod tests {
         w.publish();
         drop(c);
         assert!(w.reserve(&mut waiter).is_err());
+    }
+
+    #[test]
+    fn room_and_the_slots_ahead_follow_the_reserved_run() {
+        let (p, _c) = channel::<u64>("t", 8);
+        let mut w = InPlaceWriter::new(p, 4);
+        assert!(!w.has_room() && w.slot_ahead(0).is_none(), "nothing reserved yet");
+        w.reserve(&mut Waiter::new(WaitStrategy::BusySpin)).unwrap();
+        let first = w.slot_ahead(0).expect("a run of 4");
+        for k in 0..4 {
+            assert_eq!(w.slot_ahead(k), Some(first.wrapping_add(k)), "slot {k} of the run");
+        }
+        assert!(w.slot_ahead(4).is_none(), "past the run");
+        assert!(w.has_room() && w.try_write(7));
+        assert_eq!(w.slot_ahead(0), Some(first.wrapping_add(1)), "the next free slot moved on");
+        assert!(w.slot_ahead(3).is_none());
+        for v in 0..3 {
+            assert!(w.try_write(v));
+        }
+        assert!(!w.has_room() && w.slot_ahead(0).is_none() && !w.try_write(9));
     }
 }

@@ -8,6 +8,10 @@
 use ringbuffers::{InPlaceWriter, Producer, WaitStrategy, Waiter};
 use tradeengine_model::JournalEvent;
 
+/// How many slots ahead of the record being written the next slot's line is
+/// asked for, owned.
+const JOURNAL_WRITE_AHEAD: usize = 8;
+
 /// Journal output of the hot thread.
 pub struct JournalOut {
     writer: Option<InPlaceWriter<JournalEvent>>,
@@ -29,32 +33,39 @@ impl JournalOut {
 
     /// Writes one record into the ring (unpublished until the next flush, or
     /// until the reserved slots run out).
+    ///
+    /// The record is only used once a slot is known to be free, so the
+    /// compiler stores its fields straight into the slot: building it on the
+    /// stack and block-copying it (as when the slow path also took it) made
+    /// every record a store-forwarding stall — wide loads over narrow stores.
     #[inline(always)]
     pub fn emit(&mut self, ev: JournalEvent) {
-        if let Some(w) = self.writer.as_mut() {
-            if w.try_write(ev) {
-                return;
+        let ready = self.writer.as_ref().is_some_and(InPlaceWriter::has_room) || self.make_room();
+        match self.writer.as_mut() {
+            Some(w) if ready => {
+                if let Some(p) = w.slot_ahead(JOURNAL_WRITE_AHEAD) {
+                    super::memory::prefetch_for_write(p);
+                }
+                let written = w.try_write(ev);
+                debug_assert!(written, "room was checked");
             }
+            // The cold consumer died: nothing can be delivered any more. The
+            // run's owner sees `lost() > 0` and fails the run loudly.
+            _ => self.lost += 1,
         }
-        self.emit_slow(ev);
     }
 
     /// [`JournalOut::emit`] when the reserved slots are used up: publish,
-    /// reserve more (waiting while the ring is full), write.
+    /// reserve more (waiting while the ring is full). False if the consumer
+    /// is gone.
     #[cold]
     #[inline(never)]
-    fn emit_slow(&mut self, ev: JournalEvent) {
+    fn make_room(&mut self) -> bool {
         let Some(w) = self.writer.as_mut() else {
-            self.lost += 1;
-            return;
+            return false;
         };
         w.publish();
-        if w.reserve(&mut self.waiter).is_ok() && w.try_write(ev) {
-            return;
-        }
-        // The cold consumer died: nothing can be delivered any more. The
-        // run's owner sees `lost() > 0` and fails the run loudly.
-        self.lost += 1;
+        w.reserve(&mut self.waiter).is_ok() && w.has_room()
     }
 
     /// Publishes every record written since the last flush.
