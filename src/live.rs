@@ -148,6 +148,7 @@ pub fn run_live(cfg: &Config, p: &LiveParams, control: &LiveControl, hooks: HotH
         StartState::load(store.as_mut(), universe.policies.clone(), names.symbols.len(), cfg, p.resume, &store_name)?;
     // Scale-out: the accounts this engine routes (all of them unless `[partition]` splits them).
     let setup = start.hot_setup(cfg.partition.owned(&names.accounts));
+    let expander = start.journal_expander(cfg.engine.id);
     let StartState { start_seq, policies, mut portfolio, .. } = start;
 
     let layout = CoreLayout::resolve(cfg);
@@ -171,7 +172,7 @@ pub fn run_live(cfg: &Config, p: &LiveParams, control: &LiveControl, hooks: HotH
         .name("te-persist".into())
         .spawn(move || {
             pin_current(cold);
-            persist_journal(journal_rx, store.as_mut(), &mut portfolio, persist_params, None)
+            persist_journal(journal_rx, expander, store.as_mut(), &mut portfolio, persist_params, None)
         })
         .context("spawning the persistence thread")?;
 

@@ -234,6 +234,7 @@ pub fn run_replay(p: &ReplayParams, hooks: HotHooks) -> anyhow::Result<ReplayRun
         StartState::load(store.as_store(), spec.policies.clone(), names.symbols.len(), cfg, p.resume, &store_name)?;
     // Scale-out: the accounts this engine routes (all of them unless `[partition]` splits them).
     let setup = start.hot_setup(cfg.partition.owned(&names.accounts));
+    let expander = start.journal_expander(cfg.engine.id);
     let StartState { start_seq, policies, mut portfolio, .. } = start;
     let side = SideInputs {
         admin: p.admin.as_ref().map(|(listen, token)| AdminSpec {
@@ -265,7 +266,7 @@ pub fn run_replay(p: &ReplayParams, hooks: HotHooks) -> anyhow::Result<ReplayRun
     let sink = move |journal, wait| {
         let mut params = persist_params;
         params.wait = wait;
-        let r = persist_journal(journal, store.as_store(), &mut portfolio, params, hook.as_ref());
+        let r = persist_journal(journal, expander, store.as_store(), &mut portfolio, params, hook.as_ref());
         let failed = r.as_ref().err().map(|e| e.to_string());
         let _ = tx.send((store, portfolio, failed));
         r
@@ -281,6 +282,12 @@ pub fn run_replay(p: &ReplayParams, hooks: HotHooks) -> anyhow::Result<ReplayRun
     }
     let run = run?;
     let persist = run.journal.context("persisting the journal")?;
+    if persist.summary.mismatched > 0 {
+        bail!(
+            "{} fills implied by the journal disagreed with the cold side's position mirror: the stored rollups may be wrong",
+            persist.summary.mismatched
+        );
+    }
     let engine = &run.hot.engine;
     let totals = match &mut store {
         ReplayStore::Sqlite(s) => s.totals()?,

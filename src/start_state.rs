@@ -8,7 +8,7 @@ use tradeengine_adapters::store::{RestartState, Store};
 use tradeengine_adapters::venue::Venue;
 use tradeengine_model::{AccountPolicy, RollupChange};
 
-use crate::cold::Portfolio;
+use crate::cold::{JournalExpander, Portfolio};
 use crate::config::Config;
 use crate::hot::HotEngine;
 
@@ -68,6 +68,12 @@ impl StartState {
             buys_blocked: restart.buys_blocked,
             kill_switch: restart.kill_switch,
         })
+    }
+
+    /// The cold side's journal expander for engine `engine`, its position
+    /// mirror seeded with the positions the hot thread starts from.
+    pub fn journal_expander(&self, engine: u32) -> JournalExpander {
+        JournalExpander::seeded(engine, &self.positions)
     }
 
     /// The hot engine's start-up from this state (run on the hot thread);

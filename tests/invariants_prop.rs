@@ -99,8 +99,20 @@ proptest! {
                 }
             }
         }
+        // The cold side's mirror (which derives the rollups of fast-lane
+        // fills) holds exactly the engine's positions.
+        prop_assert_eq!(h.expander.mismatched(), 0);
+        prop_assert_eq!(h.expander.open_positions() as u64, h.engine.book().open_total());
         for a in 0..max_open.len() as u32 {
             for s in 0..symbols {
+                let book = h.engine.book();
+                let hot = book.find(a, s).map(|r| *book.get(r)).filter(|p| p.net_qty > 0.0);
+                let cold = h.expander.position(a, s);
+                prop_assert_eq!(
+                    hot.map(|p| (p.net_qty, p.avg_price, p.realized_pnl)),
+                    cold.map(|p| (p.net_qty, p.avg_price, p.realized_pnl)),
+                    "({}, {}): hot book vs cold mirror", a, s
+                );
                 let want = expect.get(&(a, s)).copied().unwrap_or(0.0);
                 prop_assert!((h.qty(a, s) - want).abs() < 1e-9, "({a},{s}): book {} vs fills {}", h.qty(a, s), want);
                 prop_assert!(h.qty(a, s) >= 0.0);

@@ -2,7 +2,7 @@
 //! laid out without implicit padding (explicit `_pad` fields), so the same
 //! bytes serve rings, capture files and the journal.
 //!
-//! Journal records ([`TradeSignal`], [`Fill`], [`RollupChange`],
+//! Journal records ([`TradeSignal`], [`TradeFilled`], [`Fill`], [`RollupChange`],
 //! [`OrderUpdate`], [`RiskEvent`], [`AccountPolicy`], [`Control`]) start with
 //! the same 8-byte header — `kind: u8`, three `u8` codes, `account: u32` — so a
 //! [`crate::JournalEvent`] can be told apart by its first byte.
@@ -107,6 +107,17 @@ impl TradeSignal {
         self.account != NO_ACCOUNT
     }
 }
+
+/// A routed decision whose order the venue filled in full, at once, at the
+/// decision's price (`qty` at `price`, at `ts_event`), while no other order
+/// was in flight: the hot thread's one journal record for the fast lane. It
+/// stands for three records — the decision, its fill and the position change
+/// — which the cold side derives before anything else reads the journal
+/// (`tradeengine::cold::JournalExpander`). The decision's own bytes, under
+/// another kind.
+#[repr(transparent)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Pod, Zeroable)]
+pub struct TradeFilled(pub TradeSignal);
 
 /// An order sent from the hot thread to a venue (orders ring).
 #[repr(C)]

@@ -4,7 +4,7 @@
 
 use bytemuck::{Pod, Zeroable};
 
-use crate::{AccountPolicy, Control, Fill, OrderUpdate, RiskEvent, RollupChange, TradeSignal};
+use crate::{AccountPolicy, Control, Fill, OrderUpdate, RiskEvent, RollupChange, TradeFilled, TradeSignal};
 
 /// What a [`JournalEvent`] holds (its first byte).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -17,6 +17,9 @@ pub enum JournalKind {
     RiskEvent = 5,
     Policy = 6,
     Control = 7,
+    /// A [`TradeFilled`]: written by the hot thread only, expanded by the
+    /// cold side before anything else reads the journal.
+    TradeFilled = 8,
 }
 
 impl JournalKind {
@@ -31,6 +34,7 @@ impl JournalKind {
             5 => JournalKind::RiskEvent,
             6 => JournalKind::Policy,
             7 => JournalKind::Control,
+            8 => JournalKind::TradeFilled,
             _ => return None,
         })
     }
@@ -64,6 +68,18 @@ journal_record!(
     AccountPolicy => Policy,
     Control => Control
 );
+
+impl JournalRecord for TradeFilled {
+    const KIND: JournalKind = JournalKind::TradeFilled;
+}
+
+impl From<TradeFilled> for JournalEvent {
+    #[inline]
+    fn from(mut r: TradeFilled) -> Self {
+        r.0.kind = JournalKind::TradeFilled as u8;
+        bytemuck::cast(r)
+    }
+}
 
 /// One journal slot: 64 bytes, 8-byte aligned, any [`JournalRecord`].
 #[repr(C, align(8))]
@@ -106,6 +122,7 @@ const _: () = {
     assert!(core::mem::offset_of!(RiskEvent, seq) == 16);
     assert!(core::mem::offset_of!(AccountPolicy, seq) == 16);
     assert!(core::mem::offset_of!(Control, seq) == 16);
+    assert!(core::mem::size_of::<TradeFilled>() == 64);
 };
 
 #[cfg(test)]
@@ -122,6 +139,11 @@ mod tests {
         assert_eq!(back.account, 7);
         assert_eq!(back.qty, 2.5);
         assert!(j.get::<TradeSignal>().is_none());
+        let t = TradeSignal { account: 3, seq: 5, qty: 1.0, ..Default::default() };
+        let j = JournalEvent::from(TradeFilled(t));
+        assert_eq!((j.kind(), j.seq()), (Some(JournalKind::TradeFilled), 5));
+        assert_eq!(j.get::<TradeFilled>().unwrap().0.account, 3);
+        assert!(j.get::<TradeSignal>().is_none(), "a TradeFilled is not read as a plain decision");
         assert_eq!(JournalEvent::default().kind(), None);
     }
 }

@@ -1,10 +1,10 @@
-//! Journal consumer that counts and summarises every record (persistence
-//! will build on the same drain loop).
+//! Journal consumer that counts and summarises every record (a
+//! [`TradeFilled`] as the three records it stands for).
 
 use ringbuffers::{Consumer, WaitStrategy, Waiter};
 use tradeengine_model::{
-    AccountPolicy, Control, Fill, JournalEvent, JournalKind, OrderUpdate, RiskEvent, RollupChange, RollupOp,
-    TradeSignal,
+    AccountPolicy, Control, Fill, JournalEvent, JournalKind, OrderUpdate, RiskEvent, RollupChange, RollupOp, Side,
+    TradeFilled, TradeSignal,
 };
 
 /// Counts of what the journal carried.
@@ -28,6 +28,9 @@ pub struct JournalSummary {
     pub corrupt: u64,
     /// Highest input sequence seen.
     pub max_seq: u64,
+    /// Fills the cold side's `JournalExpander` implied against its mirror's
+    /// state (must stay 0; set by the persistence thread).
+    pub mismatched: u64,
 }
 
 impl JournalSummary {
@@ -37,21 +40,29 @@ impl JournalSummary {
         self.max_seq = self.max_seq.max(ev.seq());
         match ev.kind() {
             Some(JournalKind::TradeSignal) => {
-                let Some(t) = ev.get::<TradeSignal>() else {
-                    return;
-                };
-                self.decisions += 1;
-                if t.is_routed() {
-                    self.routed += 1;
+                if let Some(t) = ev.get::<TradeSignal>() {
+                    self.add_decision(t);
+                }
+            }
+            Some(JournalKind::TradeFilled) => {
+                let Some(TradeFilled(t)) = ev.get::<TradeFilled>() else { return };
+                // The three records it stands for (see `JournalExpander`):
+                // the decision, its whole fill, and the position change — an
+                // UPSERT after a BUY, a DELETE after a SELL (a SELL closes
+                // the whole position; the expander checks it).
+                self.records += 2;
+                self.add_decision(t);
+                self.add_fill(t.qty, t.price);
+                if t.side == Side::Buy as u8 {
+                    self.rollup_upserts += 1;
                 } else {
-                    self.dropped_by[(t.outcome as usize).min(15)] += 1;
+                    self.rollup_deletes += 1;
                 }
             }
             Some(JournalKind::Fill) => {
-                let Some(f) = ev.get::<Fill>() else { return };
-                self.fills += 1;
-                self.fill_qty += f.qty;
-                self.fill_notional += f.qty * f.price;
+                if let Some(f) = ev.get::<Fill>() {
+                    self.add_fill(f.qty, f.price);
+                }
             }
             Some(JournalKind::RollupChange) => {
                 let Some(r) = ev.get::<RollupChange>() else {
@@ -84,6 +95,21 @@ impl JournalSummary {
             }
             None => self.corrupt += 1,
         }
+    }
+
+    fn add_decision(&mut self, t: &TradeSignal) {
+        self.decisions += 1;
+        if t.is_routed() {
+            self.routed += 1;
+        } else {
+            self.dropped_by[(t.outcome as usize).min(15)] += 1;
+        }
+    }
+
+    fn add_fill(&mut self, qty: f64, price: f64) {
+        self.fills += 1;
+        self.fill_qty += qty;
+        self.fill_notional += qty * price;
     }
 
     /// All dropped decisions.

@@ -4,12 +4,14 @@
 
 pub mod admin;
 pub mod http;
+pub mod journal_expand;
 pub mod journal_summary;
 pub mod metrics;
 pub mod persist;
 pub mod portfolio;
 
 pub use admin::AdminServer;
+pub use journal_expand::JournalExpander;
 pub use journal_summary::{drain_journal, JournalSummary};
 pub use metrics::{AccountCapacity, EngineMetrics, MetricsServer};
 pub use persist::{persist_journal, MetricsHook, PersistOutcome, PersistParams};

@@ -14,7 +14,7 @@ use tradeengine_model::{JournalEvent, TradeSignal};
 
 use std::sync::Arc;
 
-use super::{AccountCapacity, EngineMetrics, JournalSummary, Portfolio};
+use super::{AccountCapacity, EngineMetrics, JournalExpander, JournalSummary, Portfolio};
 
 /// Where the persistence thread reports progress for the metrics endpoint.
 #[derive(Clone, Debug)]
@@ -72,11 +72,13 @@ pub struct PersistOutcome {
     pub tick_to_trade: Option<hdrhistogram::Histogram<u64>>,
 }
 
-/// Drains `journal` into `store` until the journal's producer closes. The
-/// `portfolio` is advanced by exactly the records each commit carries, and
-/// its changed rows commit with them.
+/// Drains `journal` into `store` until the journal's producer closes, each
+/// record as `expander` expands it (seeded with the positions the hot thread
+/// started from). The `portfolio` is advanced by exactly the records each
+/// commit carries, and its changed rows commit with them.
 pub fn persist_journal(
     mut journal: Consumer<JournalEvent>,
+    mut expander: JournalExpander,
     store: &mut dyn Store,
     portfolio: &mut Portfolio,
     p: PersistParams,
@@ -121,21 +123,24 @@ pub fn persist_journal(
         let finished = journal.is_finished();
         let n = journal.drain(p.batch_records.clamp(1, 8192), |batch| {
             let seen = clock.raw();
-            for ev in batch {
-                if let (Some(h), Some(t)) = (t2t.as_mut(), ev.get::<TradeSignal>()) {
-                    if t.is_routed() && t.ingress != 0 {
-                        let _ = h.record(clock.delta_as_nanos(t.ingress, seen).max(1));
+            for raw in batch {
+                expander.expand(raw, |ev| {
+                    if let (Some(h), Some(t)) = (t2t.as_mut(), ev.get::<TradeSignal>()) {
+                        if t.is_routed() && t.ingress != 0 {
+                            let _ = h.record(clock.delta_as_nanos(t.ingress, seen).max(1));
+                        }
                     }
-                }
-                out.summary.add(ev);
-                let s = ev.seq();
-                if last_seq.is_none_or(|l| s > l) {
-                    ready = pending.len();
-                    last_seq = Some(s);
-                }
-                pending.push(*ev);
+                    out.summary.add(ev);
+                    let s = ev.seq();
+                    if last_seq.is_none_or(|l| s > l) {
+                        ready = pending.len();
+                        last_seq = Some(s);
+                    }
+                    pending.push(*ev);
+                });
             }
         });
+        out.summary.mismatched = expander.mismatched();
         if n > 0 {
             last_drain = Instant::now();
             if oldest.is_none() {
@@ -258,7 +263,7 @@ mod tests {
             idle_commit: false,
         };
         let mut portfolio = Portfolio::new(&[1.0], 1, 0);
-        let out = persist_journal(rx, &mut store, &mut portfolio, p, None).unwrap();
+        let out = persist_journal(rx, JournalExpander::new(0), &mut store, &mut portfolio, p, None).unwrap();
         let flat: Vec<u64> = store.commits.iter().flat_map(|(r, _)| r.clone()).collect();
         assert_eq!(flat, all.iter().map(|e| e.seq()).collect::<Vec<_>>(), "every record once, in order");
         for (recs, through) in &store.commits {

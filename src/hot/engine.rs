@@ -16,14 +16,14 @@ use tradeengine_adapters::venue::{ExecBatch, Venue};
 use tradeengine_model::{
     AccountId, AccountPolicy, AccountStatus, Control, ControlOp, ExecReport, ExecType, Fill, OrderRequest, OrderState,
     OrderType, OrderUpdate, Outcome, RiskEvent, RollupChange, RollupOp, Route, Side, StrategySignal, SymbolId,
-    TradeSignal, NO_ACCOUNT,
+    TradeFilled, TradeSignal, NO_ACCOUNT,
 };
 
 use super::accounts::AccountTable;
 use super::journal::JournalOut;
 use super::orders::{transition, Order, OrderTable};
 use super::picker::{Picker, SellLookAhead, TieBreak};
-use super::positions::{PositionBook, QTY_EPSILON};
+use super::positions::{Position, PositionBook, QTY_EPSILON};
 use super::risk::RiskGuard;
 use super::sizing::{Sizer, SizingParams};
 
@@ -481,9 +481,21 @@ impl<V: Venue> HotEngine<V> {
             // Filled in full within the call (the inline venue's fast lane):
             // never in flight, no report to build or re-read.
             let rec = self.reserve::<BUY>(&plan, sig.close);
-            self.journal.emit(d.into());
             let fill = VenueFill { qty: f.qty, px: f.px, ts_event: req.ts_event };
-            self.apply_fill_as::<BUY>(&order, fill, Some(rec), false);
+            if f.qty == order.qty && f.px == order.price && self.orders.live() == 0 {
+                // All of it at the decision's price and event time (the
+                // request carries the signal's), nothing else in flight: one
+                // record stands for the decision, the fill and the position
+                // change, which the cold side derives (`JournalExpander`).
+                if self.apply_fill_as::<BUY, false>(&order, fill, Some(rec), false) {
+                    self.journal.emit(TradeFilled(d).into());
+                } else {
+                    self.journal.emit(d.into());
+                }
+                return;
+            }
+            self.journal.emit(d.into());
+            self.apply_fill_as::<BUY, true>(&order, fill, Some(rec), false);
             return;
         }
         self.exec.clear();
@@ -502,7 +514,7 @@ impl<V: Venue> HotEngine<V> {
             // Filled in full within the submit call: the order is never in
             // flight, so it skips the order table.
             let fill = VenueFill::of(&reports[0]);
-            self.apply_fill_as::<BUY>(&order, fill, Some(rec), false);
+            self.apply_fill_as::<BUY, true>(&order, fill, Some(rec), false);
             return;
         }
         let inserted = self.orders.insert(order);
@@ -675,19 +687,32 @@ impl<V: Venue> HotEngine<V> {
     #[inline]
     fn apply_fill(&mut self, o: &Order, fill: VenueFill, rec: Option<u32>, tracked: bool) {
         match o.side {
-            Side::Buy => self.apply_fill_as::<true>(o, fill, rec, tracked),
-            Side::Sell => self.apply_fill_as::<false>(o, fill, rec, tracked),
+            Side::Buy => {
+                self.apply_fill_as::<true, true>(o, fill, rec, tracked);
+            }
+            Side::Sell => {
+                self.apply_fill_as::<false, true>(o, fill, rec, tracked);
+            }
         }
     }
 
-    /// [`HotEngine::apply_fill`] compiled for one side (`BUY`: `o` is a BUY).
+    /// [`HotEngine::apply_fill`] compiled for one side (`BUY`: `o` is a BUY),
+    /// journaling the fill and the position change when `JOURNAL` (the
+    /// caller journals a [`TradeFilled`] instead otherwise). Returns whether
+    /// the fill was applied (false: invalid, counted).
     #[inline]
-    fn apply_fill_as<const BUY: bool>(&mut self, o: &Order, fill: VenueFill, rec: Option<u32>, tracked: bool) {
+    fn apply_fill_as<const BUY: bool, const JOURNAL: bool>(
+        &mut self,
+        o: &Order,
+        fill: VenueFill,
+        rec: Option<u32>,
+        tracked: bool,
+    ) -> bool {
         debug_assert_eq!(o.side == Side::Buy, BUY);
         let VenueFill { qty, px, ts_event } = fill;
         if !(qty.is_finite() && qty > 0.0 && px.is_finite() && px > 0.0) {
             self.counters.exec_invalid += 1;
-            return;
+            return false;
         }
         // A venue never fills more than was ordered; excess is ignored and counted.
         let qty = if qty > o.leaves_qty() + QTY_EPSILON {
@@ -700,11 +725,11 @@ impl<V: Venue> HotEngine<V> {
         let to = if cum >= o.qty - QTY_EPSILON { OrderState::Filled } else { OrderState::PartiallyFilled };
         let Ok(state) = transition(o.state, to) else {
             self.counters.exec_invalid += 1;
-            return;
+            return false;
         };
         let Some(rec) = rec.or_else(|| self.book.find(o.account, o.symbol)) else {
             self.counters.exec_invalid += 1;
-            return;
+            return false;
         };
         let a = o.account as usize;
         let p = self.book.get_mut(rec);
@@ -719,6 +744,39 @@ impl<V: Venue> HotEngine<V> {
         let pos = *p;
         self.accounts[a].realized_pnl += pnl;
         self.counters.fills += 1;
+        if JOURNAL {
+            self.journal_fill(o, state, qty, px, cum, ts_event, &pos);
+        }
+        if pos.is_flat_and_idle() {
+            self.book.close_slot(o.account, rec);
+            self.picker.remove_holder(o.symbol, o.account);
+            self.refresh(o.account);
+        }
+        if !tracked {
+            return true;
+        }
+        if state.is_terminal() {
+            self.finish_order(o);
+        } else if let Some(m) = self.orders.get_mut(o.id) {
+            m.cum_qty = cum;
+            m.state = state;
+        }
+        true
+    }
+
+    /// Journals a fill of `o` and the position `pos` it left.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn journal_fill(
+        &mut self,
+        o: &Order,
+        state: OrderState,
+        qty: f64,
+        px: f64,
+        cum: f64,
+        ts_event: u64,
+        pos: &Position,
+    ) {
         self.journal.emit(
             Fill {
                 side: o.side as u8,
@@ -735,37 +793,7 @@ impl<V: Venue> HotEngine<V> {
             }
             .into(),
         );
-        let op = if pos.net_qty > 0.0 { RollupOp::Upsert } else { RollupOp::Delete };
-        self.journal.emit(
-            RollupChange {
-                op: op as u8,
-                account: o.account,
-                symbol: o.symbol,
-                engine: self.params.engine_id,
-                seq: o.seq,
-                ts_event,
-                net_qty: pos.net_qty,
-                avg_price: if op == RollupOp::Upsert { pos.avg_price } else { 0.0 },
-                realized_pnl: pos.realized_pnl,
-                last_price: px,
-                ..Default::default()
-            }
-            .into(),
-        );
-        if pos.is_flat_and_idle() {
-            self.book.close_slot(o.account, rec);
-            self.picker.remove_holder(o.symbol, o.account);
-            self.refresh(o.account);
-        }
-        if !tracked {
-            return;
-        }
-        if state.is_terminal() {
-            self.finish_order(o);
-        } else if let Some(m) = self.orders.get_mut(o.id) {
-            m.cum_qty = cum;
-            m.state = state;
-        }
+        self.journal.emit(pos.rollup(o.account, o.symbol, self.params.engine_id, o.seq, ts_event).into());
     }
 
     /// Releases what an order reserved for `leaves` unfilled quantity.

@@ -5,7 +5,7 @@
 //! Hot-path rules: nothing here allocates after [`PositionBook::new`].
 
 use bytemuck::{Pod, Zeroable};
-use tradeengine_model::{AccountId, SymbolId};
+use tradeengine_model::{AccountId, RollupChange, RollupOp, SymbolId};
 
 /// One (account, symbol) position. Long-only: SELLs close.
 #[repr(C)]
@@ -49,6 +49,28 @@ impl Position {
                 self.net_qty = 0.0;
             }
             pnl
+        }
+    }
+
+    /// The rollup change this position reports after a fill (`last_price`
+    /// is that fill's price): UPSERT while it holds a quantity, DELETE (no
+    /// quantity, no average) once flat. The hot thread journals it; the cold
+    /// side's mirror derives the same one for a `TradeFilled`.
+    #[inline(always)]
+    pub fn rollup(&self, account: AccountId, symbol: SymbolId, engine: u32, seq: u64, ts_event: u64) -> RollupChange {
+        let open = self.net_qty > 0.0;
+        RollupChange {
+            op: if open { RollupOp::Upsert } else { RollupOp::Delete } as u8,
+            account,
+            symbol,
+            engine,
+            seq,
+            ts_event,
+            net_qty: self.net_qty,
+            avg_price: if open { self.avg_price } else { 0.0 },
+            realized_pnl: self.realized_pnl,
+            last_price: self.last_price,
+            ..Default::default()
         }
     }
 

@@ -8,6 +8,7 @@ pub mod executor;
 pub mod fluss;
 
 use ringbuffers::{channel, Consumer};
+use tradeengine::cold::JournalExpander;
 use tradeengine::hot::{HotEngine, HotParams, JournalOut};
 use tradeengine_adapters::venue::SimVenue;
 use tradeengine_model::*;
@@ -15,6 +16,9 @@ use tradeengine_model::*;
 pub struct Harness {
     pub engine: HotEngine<SimVenue>,
     rx: Consumer<JournalEvent>,
+    /// Expands the journal as the cold side does.
+    pub expander: JournalExpander,
+    /// The journal, expanded.
     pub journal: Vec<JournalEvent>,
     next_seq: u64,
 }
@@ -40,16 +44,18 @@ pub fn active(n: u32, max_open: u32) -> Vec<AccountPolicy> {
 impl Harness {
     pub fn new(params: HotParams, policies: &[AccountPolicy]) -> Self {
         let (tx, rx) = channel("journal", 1 << 16);
+        let expander = JournalExpander::new(params.engine_id);
         let engine = HotEngine::new(params, policies, SimVenue::new(), JournalOut::new(tx, 256));
-        Self { engine, rx, journal: Vec::new(), next_seq: 0 }
+        Self { engine, rx, expander, journal: Vec::new(), next_seq: 0 }
     }
 
     /// A harness whose venue takes orders and never answers (live mode: the
     /// answers are fed with `exec`).
     pub fn live(params: HotParams, policies: &[AccountPolicy]) -> Self {
         let (tx, rx) = channel("journal", 1 << 16);
+        let expander = JournalExpander::new(params.engine_id);
         let engine = HotEngine::new(params, policies, SimVenue::silent(), JournalOut::new(tx, 256));
-        Self { engine, rx, journal: Vec::new(), next_seq: 0 }
+        Self { engine, rx, expander, journal: Vec::new(), next_seq: 0 }
     }
 
     /// Applies an execution report.
@@ -66,8 +72,8 @@ impl Harness {
     fn drain(&mut self) -> usize {
         self.engine.flush();
         let before = self.journal.len();
-        let j = &mut self.journal;
-        self.rx.drain(usize::MAX, |b| j.extend_from_slice(b));
+        let (j, x) = (&mut self.journal, &mut self.expander);
+        self.rx.drain(usize::MAX, |b| x.expand_into(b, j));
         before
     }
 

@@ -579,6 +579,7 @@ impl Store for FlussStore {
     }
 
     fn commit(&mut self, b: &CommitBatch<'_>) -> Result<(), StoreError> {
+        b.check_expanded("fluss")?;
         let txt = &self.txt;
         let (mut signals, mut fills, mut risks) = (Vec::new(), Vec::new(), Vec::new());
         let mut orders: BTreeMap<u64, Row> = BTreeMap::new();
@@ -718,7 +719,8 @@ impl Store for FlussStore {
                         None => {}
                     }
                 }
-                None => {}
+                // Refused above (`CommitBatch::check_expanded`).
+                Some(JournalKind::TradeFilled) | None => {}
             }
         }
         let owned = |a: u32| self.owns(a);

@@ -14,7 +14,7 @@ pub use sqlite::{SqliteStore, StoreTotals};
 
 use std::io::Write;
 
-use tradeengine_model::{AccountPolicy, JournalEvent, RollupChange};
+use tradeengine_model::{AccountPolicy, JournalEvent, JournalKind, RollupChange};
 
 /// Store errors: what failed, with the underlying cause.
 #[derive(Debug, thiserror::Error)]
@@ -100,6 +100,27 @@ pub struct CommitBatch<'a> {
     pub through: u64,
     /// Event time reached (restores the snapshot clock).
     pub last_ts: u64,
+}
+
+impl CommitBatch<'_> {
+    /// Refuses a batch that still holds a hot-thread-only record
+    /// ([`tradeengine_model::TradeFilled`]): a store writes the decision,
+    /// fill and position change it stands for, so the journal must be
+    /// expanded first. `store` names the store in the error.
+    pub fn check_expanded(&self, store: &'static str) -> Result<(), StoreError> {
+        match self.records.iter().find(|ev| ev.kind() == Some(JournalKind::TradeFilled)) {
+            Some(ev) => Err(StoreError::Invalid {
+                store,
+                what: format!(
+                    "the batch through input {} holds an unexpanded TradeFilled record (input {}): \
+                     journals reach a store only through the cold side's JournalExpander",
+                    self.through,
+                    ev.seq()
+                ),
+            }),
+            None => Ok(()),
+        }
+    }
 }
 
 /// What a restart needs from the store.

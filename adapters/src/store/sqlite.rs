@@ -312,7 +312,8 @@ impl BatchRows {
                 };
                 tx.prepare_cached(sql)?.execute(params![account, value])?;
             }
-            None => {}
+            // Refused before the transaction (`CommitBatch::check_expanded`).
+            Some(JournalKind::TradeFilled) | None => {}
         }
         Ok(())
     }
@@ -526,6 +527,7 @@ impl Store for SqliteStore {
     }
 
     fn commit(&mut self, batch: &CommitBatch<'_>) -> Result<(), StoreError> {
+        batch.check_expanded("sqlite")?;
         let Self { conn, names, engine_id, batch: rows, .. } = self;
         let engine_id = *engine_id;
         rows.clear();
