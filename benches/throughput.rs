@@ -4,7 +4,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use tradeengine::config::Config;
-use tradeengine::pipeline::{run_workload, HotHooks};
+use tradeengine::pipeline::{run_workload, HotHooks, WorkloadFeed};
 use tradeengine_adapters::feeds::{Workload, WorkloadKind};
 
 fn runs(c: &mut Criterion) {
@@ -14,7 +14,9 @@ fn runs(c: &mut Criterion) {
     for (name, kind) in [("w1", WorkloadKind::W1), ("w2", WorkloadKind::W2)] {
         let w = Workload::new(kind, 1_000_000, 42);
         g.throughput(Throughput::Elements(w.n));
-        g.bench_function(name, |b| b.iter(|| run_workload(&cfg, &w, HotHooks::default()).expect("run")));
+        g.bench_function(name, |b| {
+            b.iter(|| run_workload(&cfg, &w, WorkloadFeed::Preloaded, HotHooks::default()).expect("run"))
+        });
     }
     g.finish();
 }

@@ -48,6 +48,10 @@ pub struct RunSpec {
     /// execution reports): the simulated venue stays silent.
     pub recorded_venue: bool,
     pub source: SourceSpec,
+    /// A workload's signals are generated into memory before the run starts
+    /// (the feeder then only stamps and copies them, as it does for a
+    /// capture file); otherwise the feeder generates them as it goes.
+    pub preload: bool,
 }
 
 impl RunSpec {
@@ -66,6 +70,7 @@ impl RunSpec {
             slots_per_account: w.max_open_symbols as usize,
             recorded_venue: false,
             source: SourceSpec::Workload(w.clone()),
+            preload: false,
         }
     }
 
@@ -95,6 +100,7 @@ impl RunSpec {
             recorded_venue: false,
             cfg,
             source: SourceSpec::Capture(Arc::new(file)),
+            preload: false,
         })
     }
 
@@ -139,6 +145,7 @@ impl RunSpec {
             cfg,
             recorded_venue: exec_reports,
             source: SourceSpec::Recording(Arc::new(file)),
+            preload: false,
         })
     }
 
@@ -168,6 +175,12 @@ impl RunSpec {
             SourceSpec::Workload(w) => {
                 let mut g = w.generator();
                 g.skip_to(seq);
+                if self.preload {
+                    let mut signals = vec![StrategySignal::default(); g.remaining() as usize];
+                    let n = g.fill(&mut signals);
+                    signals.truncate(n);
+                    return Box::new(PreloadedSource { signals, next: 0 });
+                }
                 Box::new(GeneratorSource { g, buf: vec![StrategySignal::default(); 512] })
             }
             SourceSpec::Capture(f) => {
@@ -237,6 +250,21 @@ impl SignalSource for GeneratorSource {
         let m = max.min(self.buf.len());
         let n = self.g.fill(&mut self.buf[..m]);
         &self.buf[..n]
+    }
+}
+
+/// A workload generated into memory before the run (see [`RunSpec::preload`]).
+struct PreloadedSource {
+    signals: Vec<StrategySignal>,
+    /// Index of the next signal.
+    next: usize,
+}
+
+impl SignalSource for PreloadedSource {
+    fn next_batch(&mut self, max: usize) -> &[StrategySignal] {
+        let from = self.next;
+        self.next = (from + max).min(self.signals.len());
+        &self.signals[from..self.next]
     }
 }
 

@@ -12,7 +12,7 @@ use tradeengine::cold::PersistParams;
 use tradeengine::config::{Config, DEFAULT_TOML};
 use tradeengine::feed::{RunSpec, SourceSpec};
 use tradeengine::latency::{run_latency, LatencyParams};
-use tradeengine::pipeline::{run_workload, HotHooks, RunControl};
+use tradeengine::pipeline::{run_workload, HotHooks, RunControl, WorkloadFeed};
 use tradeengine::replay::{run_replay, ReplayParams, StoreChoice};
 use tradeengine_adapters::feeds::{Workload, WorkloadKind};
 use tradeengine_adapters::store::{SqliteStore, Store};
@@ -274,6 +274,11 @@ enum BenchCommand {
         /// Seed of the workload's random numbers.
         #[arg(long, default_value_t = 42)]
         seed: u64,
+        /// Generate the signals on the feeder thread as they are sent (its
+        /// core then does the generator's work during the run) instead of
+        /// into memory before the run starts (64 bytes per signal).
+        #[arg(long)]
+        generate: bool,
     },
     /// Tail latency: tick-to-trade of the engine against the bare ring round
     /// trip (the floor), measured in one run on the same cores and rings.
@@ -454,10 +459,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             print!("{}", cfg.to_toml());
             Ok(())
         }
-        Command::Bench(BenchCommand::W1 { n, workload, seed }) => {
+        Command::Bench(BenchCommand::W1 { n, workload, seed, generate }) => {
             let cfg = Config::load_or_default(cli.config.as_deref())?;
             let w = Workload::new(workload, n, seed);
-            let run = run_workload(&cfg, &w, HotHooks::default())?;
+            let feed = if generate { WorkloadFeed::Generated } else { WorkloadFeed::Preloaded };
+            let run = run_workload(&cfg, &w, feed, HotHooks::default())?;
             for warning in &run.layout.warnings {
                 eprintln!("tradeengine: warning: {warning}");
             }

@@ -438,9 +438,20 @@ where
     })
 }
 
+/// How `run_workload` feeds the workload's signals.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WorkloadFeed {
+    /// The feeder generates them as it goes (its core does the generator's work during the run).
+    Generated,
+    /// Generated into memory before the run starts: the feeder only stamps
+    /// and copies them, as for a capture file (64 bytes per signal of memory).
+    Preloaded,
+}
+
 /// Runs workload `w` through the real threads and rings and returns what it measured.
-pub fn run_workload(cfg: &Config, w: &Workload, hooks: HotHooks) -> anyhow::Result<WorkloadRun> {
-    let spec = RunSpec::workload(cfg, w);
+pub fn run_workload(cfg: &Config, w: &Workload, feed: WorkloadFeed, hooks: HotHooks) -> anyhow::Result<WorkloadRun> {
+    let mut spec = RunSpec::workload(cfg, w);
+    spec.preload = feed == WorkloadFeed::Preloaded;
     let policies = spec.policies.clone();
     let p = run_pipeline(
         &spec,

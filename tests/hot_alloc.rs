@@ -14,7 +14,7 @@ use tradeengine::config::Config;
 use tradeengine::feed::RunSpec;
 use tradeengine::hot::{HotEngine, HotParams, JournalOut};
 use tradeengine::latency::{run_latency, LatencyParams};
-use tradeengine::pipeline::{run_workload, HotHooks, RunControl};
+use tradeengine::pipeline::{run_workload, HotHooks, RunControl, WorkloadFeed};
 use tradeengine::replay::{run_replay, ReplayParams, StoreChoice};
 use tradeengine_adapters::feeds::{Workload, WorkloadKind};
 use tradeengine_adapters::venue::SimVenue;
@@ -87,7 +87,7 @@ fn hot_thread_allocates_nothing_after_start_up() {
 
     // 1. W1 through the real threads and rings.
     let w = Workload::new(WorkloadKind::W1, 100_000, 42);
-    let run = run_workload(&Config::builtin(), &w, HOOKS).unwrap();
+    let run = run_workload(&Config::builtin(), &w, WorkloadFeed::Preloaded, HOOKS).unwrap();
     assert_eq!(run.counters.signals, 100_000);
     assert_eq!(LAST.load(Ordering::SeqCst), 0, "hot thread allocated during the W1 run");
 
@@ -98,7 +98,7 @@ fn hot_thread_allocates_nothing_after_start_up() {
     )
     .unwrap();
     LAST.store(u64::MAX, Ordering::SeqCst);
-    let run = run_workload(&tiny, &Workload::new(WorkloadKind::W1, 20_000, 9), HOOKS).unwrap();
+    let run = run_workload(&tiny, &Workload::new(WorkloadKind::W1, 20_000, 9), WorkloadFeed::Generated, HOOKS).unwrap();
     assert!(run.journal_ring.stalls > 0);
     assert_eq!(LAST.load(Ordering::SeqCst), 0, "hot thread allocated with tiny rings");
 

@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use tradeengine::config::Config;
-use tradeengine::pipeline::{run_workload, HotHooks};
+use tradeengine::pipeline::{run_workload, HotHooks, WorkloadFeed};
 use tradeengine_adapters::feeds::{Workload, WorkloadKind};
 
 mod common;
@@ -44,7 +44,13 @@ fn replay_tables_match_the_engine_and_dump_as_csv() {
     let d = tmp("basic");
     let db = d.join("t.db");
     let out = finish(replay(&db, n, false));
-    let bench = run_workload(&Config::builtin(), &Workload::new(WorkloadKind::W1, n, 42), HotHooks::default()).unwrap();
+    let bench = run_workload(
+        &Config::builtin(),
+        &Workload::new(WorkloadKind::W1, n, 42),
+        WorkloadFeed::Generated,
+        HotHooks::default(),
+    )
+    .unwrap();
     assert_eq!(result_fields(&out), bench.result_fields(), "tables read back give the bench's result");
     assert!(out.contains("replay W1 into sqlite") && out.contains("throughput:"), "{out}");
     let signals = dump(&db, "trade_signals");

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use tradeengine::config::Config;
-use tradeengine::pipeline::{run_workload, HotHooks};
+use tradeengine::pipeline::{run_workload, HotHooks, WorkloadFeed};
 use tradeengine_adapters::feeds::{Workload, WorkloadKind};
 
 struct Rng(u64);
@@ -80,7 +80,13 @@ fn reference(a: u64, s: u64, max_open: u32, n: u64, seed: u64, tag: &str) -> Str
 fn w1_small_matches_the_reference() {
     let n = 100_000;
     let want = reference(1000, 500, 20, n, 42, "W1");
-    let run = run_workload(&Config::builtin(), &Workload::new(WorkloadKind::W1, n, 42), HotHooks::default()).unwrap();
+    let run = run_workload(
+        &Config::builtin(),
+        &Workload::new(WorkloadKind::W1, n, 42),
+        WorkloadFeed::Preloaded,
+        HotHooks::default(),
+    )
+    .unwrap();
     assert_eq!(run.result_fields(), want);
     // The full line keeps the contract's shape.
     let line = run.result_line();
@@ -103,27 +109,40 @@ fn w1_small_matches_the_reference() {
 fn w1_other_seed_and_w2_shape_match_the_reference() {
     let n = 30_000;
     let want = reference(1000, 500, 20, n, 7, "W1");
-    let run = run_workload(&Config::builtin(), &Workload::new(WorkloadKind::W1, n, 7), HotHooks::default()).unwrap();
+    let run = run_workload(
+        &Config::builtin(),
+        &Workload::new(WorkloadKind::W1, n, 7),
+        WorkloadFeed::Generated,
+        HotHooks::default(),
+    )
+    .unwrap();
     assert_eq!(run.result_fields(), want);
     // W2's universe (100,000 accounts) is too slow for the scanning reference
     // at full size; 3,000 signals still exercise its sizes and tags.
     let n2 = 3_000;
     let want2 = reference(100_000, 10_000, 50, n2, 42, "W2");
-    let run2 = run_workload(&Config::builtin(), &Workload::new(WorkloadKind::W2, n2, 42), HotHooks::default()).unwrap();
+    let run2 = run_workload(
+        &Config::builtin(),
+        &Workload::new(WorkloadKind::W2, n2, 42),
+        WorkloadFeed::Generated,
+        HotHooks::default(),
+    )
+    .unwrap();
     assert_eq!(run2.result_fields(), want2);
 }
 
 #[test]
 fn runs_are_deterministic_across_configs() {
-    // Ring sizes, batches and wait strategies change timing, never results.
+    // Ring sizes, batches, wait strategies and the feed (generated as it
+    // goes or beforehand) change timing, never results.
     let w = Workload::new(WorkloadKind::W1, 50_000, 42);
-    let a = run_workload(&Config::builtin(), &w, HotHooks::default()).unwrap();
+    let a = run_workload(&Config::builtin(), &w, WorkloadFeed::Generated, HotHooks::default()).unwrap();
     let small = Config::from_toml_str(
         "[engine]\nsignal_batch = 3\njournal_stage = 16\nhot_wait = \"spin-then-yield\"\nhot_core = \"none\"\ncold_cores = \"none\"\n[rings]\nsignals = 8\njournal = 16\n",
         "small",
     )
     .unwrap();
-    let b = run_workload(&small, &w, HotHooks::default()).unwrap();
+    let b = run_workload(&small, &w, WorkloadFeed::Preloaded, HotHooks::default()).unwrap();
     assert_eq!(a.result_fields(), b.result_fields());
     assert!(b.signals_ring.stalls > 0 || b.journal_ring.stalls > 0, "tiny rings must have pushed back");
 }
