@@ -756,7 +756,7 @@ fn csv_field(line: &mut String, s: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tradeengine_model::{OrderState, Route};
+    use tradeengine_model::{OrderState, Route, TradeFilled};
 
     fn names() -> Names {
         Names { accounts: vec!["ACC-0".into(), "ACC,1".into()], symbols: vec!["AAA".into(), "BBB".into()] }
@@ -895,6 +895,16 @@ mod tests {
         let r = s.restart_state().unwrap();
         assert_eq!((r.checkpoint, r.last_ts), (Some(9), 90));
         assert!(r.positions.is_empty());
+        // A hot-thread-only record that was not expanded is refused whole:
+        // nothing of its batch is written, the checkpoint stays.
+        let unexpanded: Vec<JournalEvent> = vec![
+            TradeSignal { seq: 10, ..Default::default() }.into(),
+            TradeFilled(TradeSignal { seq: 11, ..Default::default() }).into(),
+        ];
+        let e = s.commit(&CommitBatch { records: &unexpanded, through: 11, ..Default::default() }).unwrap_err();
+        assert!(e.to_string().contains("unexpanded TradeFilled record (input 11)"), "{e}");
+        assert_eq!(s.restart_state().unwrap().checkpoint, Some(9));
+        assert_eq!(dump(&mut s, "trade_signals").lines().count(), 3, "header and the two decisions of the first batch");
         assert_eq!(r.portfolio, vec![row]);
         assert_eq!(r.realized(), vec![(1, 3.25)]);
         assert_eq!(r.marks, vec![(0, 10.5)]);
