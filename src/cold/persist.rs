@@ -140,7 +140,6 @@ pub fn persist_journal(
                 });
             }
         });
-        out.summary.mismatched = expander.mismatched();
         if n > 0 {
             last_drain = Instant::now();
             if oldest.is_none() {
@@ -169,6 +168,7 @@ pub fn persist_journal(
             if let Some(through) = last_seq.filter(|_| !pending.is_empty()) {
                 commit(store, portfolio, &pending, through, &mut out)?;
             }
+            out.summary.mismatched = expander.mismatched();
             report(&out, portfolio, last_seq, true);
             out.tick_to_trade = t2t.filter(|h| !h.is_empty());
             return Ok(out);

@@ -23,7 +23,7 @@ use super::accounts::AccountTable;
 use super::journal::JournalOut;
 use super::orders::{transition, Order, OrderTable};
 use super::picker::{Picker, SellLookAhead, TieBreak};
-use super::positions::{Position, PositionBook, QTY_EPSILON};
+use super::positions::{PositionBook, QTY_EPSILON};
 use super::risk::RiskGuard;
 use super::sizing::{Sizer, SizingParams};
 
@@ -745,7 +745,23 @@ impl<V: Venue> HotEngine<V> {
         self.accounts[a].realized_pnl += pnl;
         self.counters.fills += 1;
         if JOURNAL {
-            self.journal_fill(o, state, qty, px, cum, ts_event, &pos);
+            self.journal.emit(
+                Fill {
+                    side: o.side as u8,
+                    order_state: state as u8,
+                    account: o.account,
+                    symbol: o.symbol,
+                    seq: o.seq,
+                    ts_event,
+                    order_id: o.id,
+                    qty,
+                    price: px,
+                    cum_qty: cum,
+                    ..Default::default()
+                }
+                .into(),
+            );
+            self.journal.emit(pos.rollup(o.account, o.symbol, self.params.engine_id, o.seq, ts_event).into());
         }
         if pos.is_flat_and_idle() {
             self.book.close_slot(o.account, rec);
@@ -762,38 +778,6 @@ impl<V: Venue> HotEngine<V> {
             m.state = state;
         }
         true
-    }
-
-    /// Journals a fill of `o` and the position `pos` it left.
-    #[inline(always)]
-    #[allow(clippy::too_many_arguments)]
-    fn journal_fill(
-        &mut self,
-        o: &Order,
-        state: OrderState,
-        qty: f64,
-        px: f64,
-        cum: f64,
-        ts_event: u64,
-        pos: &Position,
-    ) {
-        self.journal.emit(
-            Fill {
-                side: o.side as u8,
-                order_state: state as u8,
-                account: o.account,
-                symbol: o.symbol,
-                seq: o.seq,
-                ts_event,
-                order_id: o.id,
-                qty,
-                price: px,
-                cum_qty: cum,
-                ..Default::default()
-            }
-            .into(),
-        );
-        self.journal.emit(pos.rollup(o.account, o.symbol, self.params.engine_id, o.seq, ts_event).into());
     }
 
     /// Releases what an order reserved for `leaves` unfilled quantity.

@@ -895,6 +895,10 @@ mod tests {
         let r = s.restart_state().unwrap();
         assert_eq!((r.checkpoint, r.last_ts), (Some(9), 90));
         assert!(r.positions.is_empty());
+        assert_eq!(r.portfolio, vec![row]);
+        assert_eq!(r.realized(), vec![(1, 3.25)]);
+        assert_eq!(r.marks, vec![(0, 10.5)]);
+        assert!(r.buys_blocked.is_empty() && !r.kill_switch);
         // A hot-thread-only record that was not expanded is refused whole:
         // nothing of its batch is written, the checkpoint stays.
         let unexpanded: Vec<JournalEvent> = vec![
@@ -905,10 +909,6 @@ mod tests {
         assert!(e.to_string().contains("unexpanded TradeFilled record (input 11)"), "{e}");
         assert_eq!(s.restart_state().unwrap().checkpoint, Some(9));
         assert_eq!(dump(&mut s, "trade_signals").lines().count(), 3, "header and the two decisions of the first batch");
-        assert_eq!(r.portfolio, vec![row]);
-        assert_eq!(r.realized(), vec![(1, 3.25)]);
-        assert_eq!(r.marks, vec![(0, 10.5)]);
-        assert!(r.buys_blocked.is_empty() && !r.kill_switch);
         // Operator controls land in the tables a restart reads.
         let controls: Vec<JournalEvent> = vec![
             Control { op: ControlOp::BlockBuys as u8, account: 1, ..Default::default() }.into(),
