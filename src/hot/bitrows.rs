@@ -131,6 +131,15 @@ impl BitRows {
         }
     }
 
+    /// Hints the start of `row`'s summary into cache (out of range: ignored).
+    /// Hot path: no allocation, no effect on the rows.
+    #[inline]
+    pub fn prefetch_summary(&self, row: usize) {
+        if let Some(s) = self.summary.get(row.saturating_mul(self.summary_per_row)) {
+            super::memory::prefetch(s);
+        }
+    }
+
     /// Hints the first non-zero word of `row` into cache, found by its
     /// summary (which [`BitRows::prefetch_row`] should have brought in; an
     /// out-of-range or empty row is ignored). Hot path: no allocation, no
@@ -142,6 +151,17 @@ impl BitRows {
         if let Some(w) = first_set_bit(summary, 0) {
             if let Some(word) = self.words.get(row * self.words_per_row + w) {
                 super::memory::prefetch(word);
+            }
+        }
+    }
+
+    /// Hints the word holding `bit` of `row` into cache for writing (out of
+    /// range: ignored). Hot path: no allocation, no effect on the rows.
+    #[inline]
+    pub fn prefetch_bit_for_write(&self, row: usize, bit: usize) {
+        if bit < self.width {
+            if let Some(w) = self.words.get(row.saturating_mul(self.words_per_row).saturating_add(bit / 64)) {
+                super::memory::prefetch_for_write(w);
             }
         }
     }
@@ -168,7 +188,11 @@ mod tests {
         let before = (b.words.clone(), b.summary.clone());
         for row in [0, 3, 4, usize::MAX] {
             b.prefetch_row(row);
+            b.prefetch_summary(row);
             b.prefetch_first_word(row);
+            for bit in [0, 150, 199, 200, usize::MAX] {
+                b.prefetch_bit_for_write(row, bit);
+            }
         }
         assert_eq!((b.words.clone(), b.summary.clone()), before);
         assert_eq!(b.first_from(3, 0, None), Some(150));

@@ -28,14 +28,19 @@ use super::risk::RiskGuard;
 use super::sizing::{Sizer, SizingParams};
 
 /// How many signals ahead of the one being routed a batch hints its
-/// symbol's state into cache ([`HotEngine::prefetch_signal`]).
-const PREFETCH_AHEAD: usize = 4;
+/// symbol's state into cache ([`HotEngine::prefetch_signal`]), with tables
+/// in cache (W1) and larger than the caches (W2, one more: the SELL
+/// look-ahead's first step reads what this hint brings in).
+const PREFETCH_AHEAD: [usize; 2] = [4, 5];
 
 /// The SELL look-ahead's steps and how many signals ahead each runs: one
 /// step per signal, each reading what the step before brought in
 /// ([`HotEngine::prefetch_sell`]; only for tables larger than the caches).
+/// On W2 (engine alone) steps at 4/3/2 ahead were ~10 % faster than at
+/// 3/2/1: the position a SELL closes, its last step, is a DRAM miss that one
+/// signal of lead did not cover.
 const SELL_LOOK_AHEAD: [(usize, SellLookAhead); 3] =
-    [(3, SellLookAhead::HolderWord), (2, SellLookAhead::HolderBook), (1, SellLookAhead::Position)];
+    [(4, SellLookAhead::HolderWord), (3, SellLookAhead::HolderBook), (2, SellLookAhead::Position)];
 
 /// Capacities and rules of a hot engine (from the validated config).
 #[derive(Clone, Debug, PartialEq)]
@@ -384,19 +389,28 @@ impl<V: Venue> HotEngine<V> {
         }
     }
 
-    /// [`HotEngine::on_signal_batch`], with the SELL look-ahead when `DEEP`
-    /// (tables larger than the caches; with cached tables, as in W1, its
-    /// ~18 instructions per signal buy nothing).
+    /// [`HotEngine::on_signal_batch`], with the SELL and BUY look-aheads
+    /// when `DEEP` (tables larger than the caches; with cached tables, as in
+    /// W1, their instructions buy nothing). The BUY look-ahead runs one
+    /// signal ahead only: its guess of the account assumes every BUY before
+    /// it takes the next candidate, which more signals in between make wrong
+    /// more often (two ahead measured slower than one on W2).
     #[inline]
     fn route_batch<const DEEP: bool>(&mut self, batch: &[StrategySignal]) {
         let Some((last, rest)) = batch.split_last() else { return };
         // batch[0] is routed at once: the hints start with the one after it.
-        batch.iter().skip(1).take(PREFETCH_AHEAD - 1).for_each(|s| self.prefetch_signal(s));
+        let ahead = PREFETCH_AHEAD[usize::from(DEEP)];
+        batch.iter().skip(1).take(ahead - 1).for_each(|s| self.prefetch_signal(s));
         for (i, s) in rest.iter().enumerate() {
-            if let Some(ahead) = batch.get(i + PREFETCH_AHEAD) {
-                self.prefetch_signal(ahead);
+            if let Some(far) = batch.get(i + ahead) {
+                self.prefetch_signal(far);
             }
             if DEEP {
+                if let Some(next) = batch.get(i + 1) {
+                    if next.side == Side::Buy as u8 {
+                        self.prefetch_buy(next, usize::from(s.side == Side::Buy as u8));
+                    }
+                }
                 for (d, step) in SELL_LOOK_AHEAD {
                     if let Some(ahead) = batch.get(i + d) {
                         self.prefetch_sell(ahead, step);
@@ -429,6 +443,23 @@ impl<V: Venue> HotEngine<V> {
         if sig.side == Side::Sell as u8 && (sig.symbol as usize) < self.params.symbols {
             if let Some(a) = self.picker.prefetch_sell(sig.symbol, step, &self.book) {
                 self.accounts.prefetch(a);
+            }
+        }
+    }
+
+    /// Look-ahead for a BUY after `skip` BUYs still to route: hints the
+    /// state of the account it will most likely go to
+    /// ([`Picker::likely_buy`]): its row, its held symbols, the slot its new
+    /// position would take, its holder bit and bucket keys. Changes nothing.
+    /// Hot path: never allocates or blocks.
+    #[inline]
+    pub fn prefetch_buy(&self, sig: &StrategySignal, skip: usize) {
+        if (sig.symbol as usize) < self.params.symbols {
+            if let Some(a) = self.picker.likely_buy(skip) {
+                self.accounts.prefetch(a);
+                self.book.prefetch_account(a);
+                self.book.prefetch_next_slot(a);
+                self.picker.prefetch_buy(sig.symbol, a);
             }
         }
     }

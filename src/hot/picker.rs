@@ -226,11 +226,18 @@ impl Picker {
         best.map(|(_, a)| a)
     }
 
-    /// Hints the holder row of `s` into cache ahead of a decision on `s`.
-    /// Hot path: changes nothing.
+    /// Hints the holder row of `s` into cache ahead of a decision on `s`:
+    /// its summary and first word; for a table larger than the caches the
+    /// summary only (its first word is rarely the one read: BUY candidates
+    /// are checked in the book, and the SELL look-ahead fetches the first
+    /// non-zero word). Hot path: changes nothing.
     #[inline]
     pub fn prefetch_symbol(&self, s: SymbolId) {
-        self.holders.prefetch_row(s as usize);
+        if self.candidates_in_book {
+            self.holders.prefetch_summary(s as usize);
+        } else {
+            self.holders.prefetch_row(s as usize);
+        }
     }
 
     /// Whether the holder table is larger than the caches (see
@@ -267,6 +274,44 @@ impl Picker {
             }
         }
         Some(a)
+    }
+
+    /// The account a BUY would most likely go to after `skip` more BUYs:
+    /// the `skip`-th member of the open buckets, least loaded first, each
+    /// from the tie rule's start. A guess for look-ahead hints
+    /// ([`Picker::prefetch_buy`]), never a decision: it ignores holdings,
+    /// round-robin wrap-around, and that the accounts the BUYs before take
+    /// move to the next bucket. Hot path: changes nothing.
+    #[inline]
+    pub fn likely_buy(&self, skip: usize) -> Option<usize> {
+        let rows = self.open_buckets.members.as_ref()?;
+        let mut skip = skip;
+        let mut key = self.open_buckets.first_key_from(0);
+        while let Some(k) = key {
+            let mut from = self.start();
+            while let Some(a) = rows.first_from(k, from, None) {
+                if skip == 0 {
+                    return Some(a);
+                }
+                skip -= 1;
+                from = a + 1;
+            }
+            key = self.open_buckets.first_key_from(k + 1);
+        }
+        None
+    }
+
+    /// Hints what a BUY of `s` routed to account `a` writes in the picker's
+    /// indexes (its holder bit, its bucket keys) into cache. Hot path:
+    /// changes nothing.
+    #[inline]
+    pub fn prefetch_buy(&self, s: SymbolId, a: usize) {
+        self.holders.prefetch_bit_for_write(s as usize, a);
+        for buckets in [&self.open_buckets, &self.scale_buckets] {
+            if let Some(k) = buckets.key_of.get(a) {
+                super::memory::prefetch_for_write(k);
+            }
+        }
     }
 
     /// Chooses the account for a SELL of `s`: the lowest-id holder with a
@@ -377,6 +422,48 @@ mod tests {
         }
         assert_eq!(p.pick_buy(7, &book), Some((150, Route::Open)));
         assert_eq!(p.pick_buy(1, &book), Some((0, Route::Open)));
+    }
+
+    #[test]
+    fn the_likely_buy_is_the_pick_of_buys_routed_one_after_another() {
+        for tie in [TieBreak::LowestId, TieBreak::RoundRobin] {
+            // 6 accounts, two slots each; accounts 1 and 4 already hold one
+            // symbol, so they sit in the second bucket
+            let (mut p, mut book) = setup(6, &[1, 4], tie, true);
+            // exact while the BUYs stay in the least-loaded bucket (accounts
+            // 0, 2, 3, 5); past it, the guess is the next bucket's member
+            // (1) and misses account 0, which the first BUY moved there
+            assert_eq!(p.likely_buy(4), Some(1), "{tie:?}");
+            for skip in 0..4 {
+                // the guess for the BUY after `skip` more BUYs, each of a
+                // symbol nobody holds, is the account those BUYs lead to
+                let guess = p.likely_buy(skip);
+                let (mut q, mut qbook) = setup(6, &[1, 4], tie, true);
+                q.cursor = p.cursor;
+                let mut pick = None;
+                for i in 0..=skip {
+                    let (a, route) = q.pick_buy(i as SymbolId, &qbook).unwrap();
+                    assert_eq!(route, Route::Open);
+                    qbook.open(a, i as SymbolId).unwrap();
+                    q.add_holder(i as SymbolId, a);
+                    q.refresh(a, true, qbook.open_count(a), 2);
+                    pick = Some(a as usize);
+                }
+                assert_eq!(guess, pick, "{tie:?}, after {skip} BUYs");
+            }
+            // a BUY changes the guess as it changes the buckets
+            let first = p.likely_buy(0).unwrap();
+            book.open(first as AccountId, 8).unwrap();
+            p.add_holder(8, first as AccountId);
+            p.refresh(first as AccountId, true, 1, 2);
+            assert_ne!(p.likely_buy(0), Some(first), "{tie:?}");
+        }
+        // nobody eligible: no guess
+        let (mut p, book) = setup(2, &[], TieBreak::LowestId, true);
+        for a in 0..2 {
+            p.refresh(a, false, book.open_count(a), 2);
+        }
+        assert_eq!(p.likely_buy(0), None);
     }
 
     #[test]

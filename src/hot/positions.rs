@@ -176,6 +176,18 @@ impl PositionBook {
         }
     }
 
+    /// Hints the slot [`PositionBook::open`] would give account `a`'s next
+    /// position into cache for writing (out of range: ignored). Hot path:
+    /// changes nothing.
+    #[inline]
+    pub fn prefetch_next_slot(&self, a: usize) {
+        if let Some(&n) = self.used.get(a) {
+            if let Some(p) = self.positions.get(a.saturating_mul(self.slots_per_account).saturating_add(n as usize)) {
+                super::memory::prefetch_for_write(p);
+            }
+        }
+    }
+
     /// Hints position `slot` into cache (out of range: ignored). Hot path: changes nothing.
     #[inline]
     pub fn prefetch_position(&self, slot: u32) {
@@ -269,6 +281,9 @@ mod tests {
         }
         for slot in [0, slot, u32::MAX] {
             b.prefetch_position(slot);
+        }
+        for a in [0, 2, 3, usize::MAX] {
+            b.prefetch_next_slot(a);
         }
         assert_eq!((b.find(2, 7), b.find(0, 7), b.open_total()), (Some(slot), None, 1));
     }
