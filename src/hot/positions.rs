@@ -183,7 +183,7 @@ impl PositionBook {
     pub fn prefetch_next_slot(&self, a: usize) {
         if let Some(&n) = self.used.get(a) {
             if let Some(p) = self.positions.get(a.saturating_mul(self.slots_per_account).saturating_add(n as usize)) {
-                super::memory::prefetch_for_write(p);
+                super::memory::prefetch_record_for_write(p);
             }
         }
     }
@@ -192,7 +192,7 @@ impl PositionBook {
     #[inline]
     pub fn prefetch_position(&self, slot: u32) {
         if let Some(p) = self.positions.get(slot as usize) {
-            super::memory::prefetch(p);
+            super::memory::prefetch_record(p);
         }
     }
 
