@@ -399,11 +399,11 @@ impl<V: Venue> HotEngine<V> {
     fn route_batch<const DEEP: bool>(&mut self, batch: &[StrategySignal]) {
         let Some((last, rest)) = batch.split_last() else { return };
         // batch[0] is routed at once: the hints start with the one after it.
-        let ahead = PREFETCH_AHEAD[usize::from(DEEP)];
-        batch.iter().skip(1).take(ahead - 1).for_each(|s| self.prefetch_signal(s));
+        let symbol_ahead = PREFETCH_AHEAD[usize::from(DEEP)];
+        batch.iter().skip(1).take(symbol_ahead - 1).for_each(|s| self.prefetch_signal(s));
         for (i, s) in rest.iter().enumerate() {
-            if let Some(far) = batch.get(i + ahead) {
-                self.prefetch_signal(far);
+            if let Some(ahead) = batch.get(i + symbol_ahead) {
+                self.prefetch_signal(ahead);
             }
             if DEEP {
                 if let Some(next) = batch.get(i + 1) {
