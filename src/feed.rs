@@ -48,10 +48,20 @@ pub struct RunSpec {
     /// execution reports): the simulated venue stays silent.
     pub recorded_venue: bool,
     pub source: SourceSpec,
-    /// A workload's signals are generated into memory before the run starts
-    /// (the feeder then only stamps and copies them, as it does for a
-    /// capture file); otherwise the feeder generates them as it goes.
-    pub preload: bool,
+    /// How a workload's signals reach the feeder (captures and recordings
+    /// are read from their file either way).
+    pub workload_feed: WorkloadFeed,
+}
+
+/// How a W1/W2 workload's signals reach the feeder.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum WorkloadFeed {
+    /// The feeder generates them as it goes (its core does the generator's work during the run).
+    #[default]
+    Generated,
+    /// Generated into memory before the run starts: the feeder only stamps
+    /// and copies them, as for a capture file (64 bytes per signal of memory).
+    Preloaded,
 }
 
 impl RunSpec {
@@ -70,7 +80,7 @@ impl RunSpec {
             slots_per_account: w.max_open_symbols as usize,
             recorded_venue: false,
             source: SourceSpec::Workload(w.clone()),
-            preload: false,
+            workload_feed: WorkloadFeed::Generated,
         }
     }
 
@@ -100,7 +110,7 @@ impl RunSpec {
             recorded_venue: false,
             cfg,
             source: SourceSpec::Capture(Arc::new(file)),
-            preload: false,
+            workload_feed: WorkloadFeed::Generated,
         })
     }
 
@@ -145,7 +155,7 @@ impl RunSpec {
             cfg,
             recorded_venue: exec_reports,
             source: SourceSpec::Recording(Arc::new(file)),
-            preload: false,
+            workload_feed: WorkloadFeed::Generated,
         })
     }
 
@@ -175,7 +185,7 @@ impl RunSpec {
             SourceSpec::Workload(w) => {
                 let mut g = w.generator();
                 g.skip_to(seq);
-                if self.preload {
+                if self.workload_feed == WorkloadFeed::Preloaded {
                     let mut signals = vec![StrategySignal::default(); g.remaining() as usize];
                     let n = g.fill(&mut signals);
                     signals.truncate(n);

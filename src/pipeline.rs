@@ -19,6 +19,8 @@ use tradeengine_model::{AccountPolicy, Control, ExecReport, JournalEvent, OrderR
 
 use crate::cold::{drain_journal, JournalSummary};
 use crate::config::Config;
+/// How `run_workload` feeds the workload's signals (defined beside [`RunSpec`], which carries it).
+pub use crate::feed::WorkloadFeed;
 use crate::feed::{RunSpec, SourceSpec};
 use crate::feeder::{feed_recording, feed_signals, spawn_recorder, InputProducers};
 use crate::hot::{
@@ -438,20 +440,10 @@ where
     })
 }
 
-/// How `run_workload` feeds the workload's signals.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum WorkloadFeed {
-    /// The feeder generates them as it goes (its core does the generator's work during the run).
-    Generated,
-    /// Generated into memory before the run starts: the feeder only stamps
-    /// and copies them, as for a capture file (64 bytes per signal of memory).
-    Preloaded,
-}
-
 /// Runs workload `w` through the real threads and rings and returns what it measured.
 pub fn run_workload(cfg: &Config, w: &Workload, feed: WorkloadFeed, hooks: HotHooks) -> anyhow::Result<WorkloadRun> {
     let mut spec = RunSpec::workload(cfg, w);
-    spec.preload = feed == WorkloadFeed::Preloaded;
+    spec.workload_feed = feed;
     let policies = spec.policies.clone();
     let p = run_pipeline(
         &spec,
