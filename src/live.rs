@@ -147,7 +147,8 @@ pub fn run_live(cfg: &Config, p: &LiveParams, control: &LiveControl, hooks: HotH
     let start =
         StartState::load(store.as_mut(), universe.policies.clone(), names.symbols.len(), cfg, p.resume, &store_name)?;
     // Scale-out: the accounts this engine routes (all of them unless `[partition]` splits them).
-    let setup = start.hot_setup(cfg.partition.owned(&names.accounts));
+    let params = cfg.hot_params(universe.max_open_symbols());
+    let setup = start.hot_setup(&params, &names.accounts, cfg.partition.owned(&names.accounts))?;
     let expander = start.journal_expander(cfg.engine.id);
     let StartState { start_seq, policies, mut portfolio, .. } = start;
 
@@ -155,7 +156,6 @@ pub fn run_live(cfg: &Config, p: &LiveParams, control: &LiveControl, hooks: HotH
     for w in &layout.warnings {
         eprintln!("tradeengine: warning: {w}");
     }
-    let params = cfg.hot_params(universe.max_open_symbols());
     let (mut rings, ends) = HotRings::new(cfg, true);
     let OuterEnds { signals_tx, journal_rx, orders_tx, orders_rx, exec_tx, policies_tx, rollups_tx, .. } = ends;
     let (orders_tx, orders_rx, exec_tx) = match (orders_tx, orders_rx, exec_tx) {

@@ -233,7 +233,11 @@ pub fn run_replay(p: &ReplayParams, hooks: HotHooks) -> anyhow::Result<ReplayRun
     let start =
         StartState::load(store.as_store(), spec.policies.clone(), names.symbols.len(), cfg, p.resume, &store_name)?;
     // Scale-out: the accounts this engine routes (all of them unless `[partition]` splits them).
-    let setup = start.hot_setup(cfg.partition.owned(&names.accounts));
+    let setup = start.hot_setup(
+        &cfg.hot_params(spec.slots_per_account),
+        &names.accounts,
+        cfg.partition.owned(&names.accounts),
+    )?;
     let expander = start.journal_expander(cfg.engine.id);
     let StartState { start_seq, policies, mut portfolio, .. } = start;
     let side = SideInputs {
