@@ -263,7 +263,7 @@ impl SignalSource for GeneratorSource {
     }
 }
 
-/// A workload generated into memory before the run (see [`RunSpec::preload`]).
+/// A workload generated into memory before the run (see [`WorkloadFeed::Preloaded`]).
 struct PreloadedSource {
     signals: Vec<StrategySignal>,
     /// Index of the next signal.

@@ -43,18 +43,19 @@ pub fn active(n: u32, max_open: u32) -> Vec<AccountPolicy> {
 
 impl Harness {
     pub fn new(params: HotParams, policies: &[AccountPolicy]) -> Self {
-        let (tx, rx) = channel("journal", 1 << 16);
-        let expander = JournalExpander::new(params.engine_id);
-        let engine = HotEngine::new(params, policies, SimVenue::new(), JournalOut::new(tx, 256));
-        Self { engine, rx, expander, journal: Vec::new(), next_seq: 0 }
+        Self::with_venue(params, policies, SimVenue::new())
     }
 
     /// A harness whose venue takes orders and never answers (live mode: the
     /// answers are fed with `exec`).
     pub fn live(params: HotParams, policies: &[AccountPolicy]) -> Self {
+        Self::with_venue(params, policies, SimVenue::silent())
+    }
+
+    fn with_venue(params: HotParams, policies: &[AccountPolicy], venue: SimVenue) -> Self {
         let (tx, rx) = channel("journal", 1 << 16);
         let expander = JournalExpander::new(params.engine_id);
-        let engine = HotEngine::new(params, policies, SimVenue::silent(), JournalOut::new(tx, 256));
+        let engine = HotEngine::new(params, policies, venue, JournalOut::new(tx, 256));
         Self { engine, rx, expander, journal: Vec::new(), next_seq: 0 }
     }
 
