@@ -507,28 +507,26 @@ impl<V: Venue> HotEngine<V> {
             self.counters.routed_sell += 1;
         }
         let req = plan.request(sig, self.params.order_type);
-        let order = plan.order(sig);
         if let Some(f) = self.venue.fill_at_once(&req) {
-            // Filled in full within the call (the inline venue's fast lane):
-            // never in flight, no report to build or re-read.
-            let rec = self.reserve::<BUY>(&plan, sig.close);
-            let fill = VenueFill { qty: f.qty, px: f.px, ts_event: req.ts_event };
-            if f.qty == order.qty && f.px == order.price && self.orders.live() == 0 {
+            // Filled within the call (the inline venue's fast lane): never
+            // in flight, no report to build or re-read.
+            if f.qty == plan.qty && f.px == sig.close && self.orders.live() == 0 {
                 // All of it at the decision's price and event time (the
-                // request carries the signal's), nothing else in flight: one
-                // record stands for the decision, the fill and the position
-                // change, which the cold side derives (`JournalExpander`).
-                if self.apply_fill_as::<BUY, false>(&order, fill, Some(rec), false) {
-                    self.journal.emit(TradeFilled(d).into());
-                } else {
-                    self.journal.emit(d.into());
-                }
+                // request carries the signal's), nothing else in flight: the
+                // position moves straight to its end state, and one record
+                // stands for the decision, the fill and the position change,
+                // which the cold side derives (`JournalExpander`).
+                self.fill_whole::<BUY>(&plan, f.px);
+                self.journal.emit(TradeFilled(d).into());
                 return;
             }
+            let rec = self.reserve::<BUY>(&plan, sig.close);
+            let fill = VenueFill { qty: f.qty, px: f.px, ts_event: req.ts_event };
             self.journal.emit(d.into());
-            self.apply_fill_as::<BUY, true>(&order, fill, Some(rec), false);
+            self.apply_fill_as::<BUY>(&plan.order(sig), fill, Some(rec), false);
             return;
         }
+        let order = plan.order(sig);
         self.exec.clear();
         self.venue.submit(&req, &mut self.exec);
         if publish {
@@ -545,7 +543,7 @@ impl<V: Venue> HotEngine<V> {
             // Filled in full within the submit call: the order is never in
             // flight, so it skips the order table.
             let fill = VenueFill::of(&reports[0]);
-            self.apply_fill_as::<BUY, true>(&order, fill, Some(rec), false);
+            self.apply_fill_as::<BUY>(&order, fill, Some(rec), false);
             return;
         }
         let inserted = self.orders.insert(order);
@@ -614,7 +612,10 @@ impl<V: Venue> HotEngine<V> {
             }
         };
         d.qty = qty;
-        if qty <= 0.0 {
+        // `!(qty > 0.0)`: a NaN quantity is no quantity either (an
+        // infinite one is refused by the risk check's quantity limit), so
+        // every order that leaves has a finite, positive quantity.
+        if !(qty > 0.0) {
             return Err(Outcome::ZeroQty);
         }
         if let Err(b) = self.risk.check(&self.accounts, a, side, qty, sig.close) {
@@ -674,6 +675,45 @@ impl<V: Venue> HotEngine<V> {
         rec
     }
 
+    /// An order of `plan` filled whole at `px` (the decision's price) the
+    /// moment it was submitted, with no other order in flight: reservation
+    /// and fill in one step, to the state [`HotEngine::reserve`] followed by
+    /// [`HotEngine::apply_fill_as`] leaves (same position, capital, realized
+    /// P&L, slot and index upkeep; the reserve-then-release of the pending
+    /// quantity and of the capital at the order's price cancel out, so they
+    /// are skipped). The plan checked the room and a finite, positive
+    /// quantity. Hot path: never allocates.
+    #[inline]
+    fn fill_whole<const BUY: bool>(&mut self, plan: &Plan, px: f64) {
+        let (a, s, qty) = (plan.account, plan.symbol, plan.qty);
+        let rec = match plan.rec {
+            Some(rec) => rec,
+            None => {
+                let rec = self.book.open(a, s).expect("plan checked the account and the book have room");
+                self.picker.add_holder(s, a);
+                rec
+            }
+        };
+        let i = a as usize;
+        let p = self.book.get_mut(rec);
+        if BUY {
+            self.accounts[i].capital_used += qty * px;
+        } else {
+            self.accounts[i].capital_used -= qty.min(p.net_qty) * p.avg_price;
+        }
+        let pnl = p.apply_fill(BUY, qty, px);
+        let closed = p.is_flat_and_idle();
+        self.accounts[i].realized_pnl += pnl;
+        self.counters.fills += 1;
+        if closed {
+            self.book.close_slot(a, rec);
+            self.picker.remove_holder(s, a);
+        }
+        if closed || plan.rec.is_none() {
+            self.refresh(a);
+        }
+    }
+
     // ------------------------------------------------------- exec reports
 
     /// Applies one execution report. Unknown orders, malformed reports and
@@ -719,31 +759,24 @@ impl<V: Venue> HotEngine<V> {
     fn apply_fill(&mut self, o: &Order, fill: VenueFill, rec: Option<u32>, tracked: bool) {
         match o.side {
             Side::Buy => {
-                self.apply_fill_as::<true, true>(o, fill, rec, tracked);
+                self.apply_fill_as::<true>(o, fill, rec, tracked);
             }
             Side::Sell => {
-                self.apply_fill_as::<false, true>(o, fill, rec, tracked);
+                self.apply_fill_as::<false>(o, fill, rec, tracked);
             }
         }
     }
 
-    /// [`HotEngine::apply_fill`] compiled for one side (`BUY`: `o` is a BUY),
-    /// journaling the fill and the position change when `JOURNAL` (the
-    /// caller journals a [`TradeFilled`] instead otherwise). Returns whether
-    /// the fill was applied (false: invalid, counted).
+    /// [`HotEngine::apply_fill`] compiled for one side (`BUY`: `o` is a BUY):
+    /// applies the fill and journals it and the position change. An invalid
+    /// fill is counted and changes nothing.
     #[inline]
-    fn apply_fill_as<const BUY: bool, const JOURNAL: bool>(
-        &mut self,
-        o: &Order,
-        fill: VenueFill,
-        rec: Option<u32>,
-        tracked: bool,
-    ) -> bool {
+    fn apply_fill_as<const BUY: bool>(&mut self, o: &Order, fill: VenueFill, rec: Option<u32>, tracked: bool) {
         debug_assert_eq!(o.side == Side::Buy, BUY);
         let VenueFill { qty, px, ts_event } = fill;
         if !(qty.is_finite() && qty > 0.0 && px.is_finite() && px > 0.0) {
             self.counters.exec_invalid += 1;
-            return false;
+            return;
         }
         // A venue never fills more than was ordered; excess is ignored and counted.
         let qty = if qty > o.leaves_qty() + QTY_EPSILON {
@@ -756,11 +789,11 @@ impl<V: Venue> HotEngine<V> {
         let to = if cum >= o.qty - QTY_EPSILON { OrderState::Filled } else { OrderState::PartiallyFilled };
         let Ok(state) = transition(o.state, to) else {
             self.counters.exec_invalid += 1;
-            return false;
+            return;
         };
         let Some(rec) = rec.or_else(|| self.book.find(o.account, o.symbol)) else {
             self.counters.exec_invalid += 1;
-            return false;
+            return;
         };
         let a = o.account as usize;
         let p = self.book.get_mut(rec);
@@ -775,32 +808,30 @@ impl<V: Venue> HotEngine<V> {
         let pos = *p;
         self.accounts[a].realized_pnl += pnl;
         self.counters.fills += 1;
-        if JOURNAL {
-            self.journal.emit(
-                Fill {
-                    side: o.side as u8,
-                    order_state: state as u8,
-                    account: o.account,
-                    symbol: o.symbol,
-                    seq: o.seq,
-                    ts_event,
-                    order_id: o.id,
-                    qty,
-                    price: px,
-                    cum_qty: cum,
-                    ..Default::default()
-                }
-                .into(),
-            );
-            self.journal.emit(pos.rollup(o.account, o.symbol, self.params.engine_id, o.seq, ts_event).into());
-        }
+        self.journal.emit(
+            Fill {
+                side: o.side as u8,
+                order_state: state as u8,
+                account: o.account,
+                symbol: o.symbol,
+                seq: o.seq,
+                ts_event,
+                order_id: o.id,
+                qty,
+                price: px,
+                cum_qty: cum,
+                ..Default::default()
+            }
+            .into(),
+        );
+        self.journal.emit(pos.rollup(o.account, o.symbol, self.params.engine_id, o.seq, ts_event).into());
         if pos.is_flat_and_idle() {
             self.book.close_slot(o.account, rec);
             self.picker.remove_holder(o.symbol, o.account);
             self.refresh(o.account);
         }
         if !tracked {
-            return true;
+            return;
         }
         if state.is_terminal() {
             self.finish_order(o);
@@ -808,7 +839,6 @@ impl<V: Venue> HotEngine<V> {
             m.cum_qty = cum;
             m.state = state;
         }
-        true
     }
 
     /// Releases what an order reserved for `leaves` unfilled quantity.
