@@ -91,6 +91,45 @@ impl BitRows {
     /// on each.
     #[inline]
     pub fn first_from(&self, row: usize, from: usize, exclude: Option<(&BitRows, usize)>) -> Option<usize> {
+        if self.summary_per_row == 1 && exclude.is_none() {
+            self.first_from_narrow(row, from)
+        } else {
+            self.first_from_summarised(row, from, exclude)
+        }
+    }
+
+    /// [`BitRows::first_from`] without exclusion for rows of at most 4,096
+    /// bits, whose summary is one word: the candidate words are that word's
+    /// set bits, visited lowest first. Short enough to inline at every
+    /// caller (W1's holder and bucket rows are this narrow).
+    #[inline(always)]
+    fn first_from_narrow(&self, row: usize, from: usize) -> Option<usize> {
+        debug_assert_eq!(self.summary_per_row, 1);
+        if from >= self.width {
+            return None;
+        }
+        // `from < width <= 4096`: word `first < 64`, a bit of the one summary word
+        let first = from / 64;
+        let mut pending = *self.summary.get(row)? & (!0u64 << first);
+        let base = row * self.words_per_row;
+        let mut low = !0u64 << (from % 64);
+        while pending != 0 {
+            let w = pending.trailing_zeros() as usize;
+            if w != first {
+                low = !0;
+            }
+            let bits = self.words[base + w] & low;
+            if bits != 0 {
+                return Some(w * 64 + bits.trailing_zeros() as usize);
+            }
+            pending &= pending - 1;
+        }
+        None
+    }
+
+    /// [`BitRows::first_from`] for any width, with or without exclusion.
+    #[inline]
+    fn first_from_summarised(&self, row: usize, from: usize, exclude: Option<(&BitRows, usize)>) -> Option<usize> {
         if from >= self.width {
             return None;
         }
@@ -230,9 +269,15 @@ mod tests {
             rng ^= rng << 17;
             rng
         };
-        // wide enough for several summary words; sparse so that empty words
-        // and empty summary words are common
-        let width = 9_000;
+        // wide enough for several summary words (and, narrower, one: the
+        // one-word summary's own walk); sparse so that empty words and
+        // empty summary words are common
+        for width in [9_000, 4_096, 1_000, 64, 1] {
+            matches_a_naive_set(width, &mut next);
+        }
+    }
+
+    fn matches_a_naive_set(width: usize, next: &mut impl FnMut() -> u64) {
         let mut a = BitRows::new(2, width);
         let mut m = BitRows::new(3, width);
         let mut naive = [vec![false; width], vec![false; width]];
