@@ -393,6 +393,13 @@ fn the_venues_fast_lane_and_its_execution_reports_give_the_same_run() {
     assert_eq!(fast.counters(), reports.counters());
     assert_eq!((fast.open_positions(), fast.checksum()), (reports.open_positions(), reports.checksum()));
     assert_eq!(fast.orders().live(), 0);
+    // The fast lane takes each position straight to its end state; the
+    // reports path reserves, then applies the fill: the same state, bit for
+    // bit (capital in use, realized P&L, every position and its slot).
+    assert!(fast.accounts().iter().eq(reports.accounts().iter()), "account state differs");
+    for a in 0..w.accounts {
+        assert!(fast.book().positions_of(a).eq(reports.book().positions_of(a)), "positions of account {a}");
+    }
     // The fast lane journals one record per decision (a routed one as a
     // TradeFilled); the reports path its decision, fill and rollup.
     let count = |j: &[JournalEvent], k: JournalKind| j.iter().filter(|e| e.kind() == Some(k)).count() as u64;
