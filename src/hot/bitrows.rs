@@ -20,7 +20,7 @@ pub fn first_set_bit(words: &[u64], from: usize) -> Option<usize> {
 }
 
 /// `rows` bitsets of `width` bits each, stored row-major.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BitRows {
     width: usize,
     words_per_row: usize,
@@ -201,6 +201,22 @@ impl BitRows {
         if bit < self.width {
             if let Some(w) = self.words.get(row.saturating_mul(self.words_per_row).saturating_add(bit / 64)) {
                 super::memory::prefetch_for_write(w);
+            }
+        }
+    }
+
+    /// Hints the two words [`BitRows::set`] of `bit` in `row` writes (the
+    /// bit's word and its summary word) into cache for writing (out of
+    /// range: ignored). Hot path: no allocation, no effect on the rows.
+    #[inline]
+    pub fn prefetch_mark_for_write(&self, row: usize, bit: usize) {
+        if bit < self.width {
+            let w = bit / 64;
+            if let Some(word) = self.words.get(row.saturating_mul(self.words_per_row).saturating_add(w)) {
+                super::memory::prefetch_for_write(word);
+            }
+            if let Some(word) = self.summary.get(row.saturating_mul(self.summary_per_row).saturating_add(w / 64)) {
+                super::memory::prefetch_for_write(word);
             }
         }
     }

@@ -690,7 +690,12 @@ impl<V: Venue> HotEngine<V> {
             Some(rec) => rec,
             None => {
                 let rec = self.book.open(a, s).expect("plan checked the account and the book have room");
-                self.picker.add_holder(s, a);
+                if self.picker.tables_exceed_cache() {
+                    // its two words are DRAM misses: written once they are in
+                    self.picker.add_holder_soon(s, a);
+                } else {
+                    self.picker.add_holder(s, a);
+                }
                 rec
             }
         };

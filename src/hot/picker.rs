@@ -119,8 +119,13 @@ pub struct Picker {
     scale_buckets: Buckets,
     /// Each account's keys in the two bucket sets.
     keys: Vec<BucketKeys>,
-    /// Row `s`: accounts holding symbol `s` (reserved positions included).
+    /// Row `s`: accounts holding symbol `s` (reserved positions included),
+    /// but for the one mark in `soon_holder`.
     holders: BitRows,
+    /// A holder mark (symbol, account) not yet written into `holders`
+    /// ([`Picker::add_holder_soon`]); symbol `NONE`: none. Every read of
+    /// that symbol's row and every other holder change writes it first.
+    soon_holder: (u32, u32),
     /// Whether BUY candidates are checked in the book, not the holder bits
     /// (see [`HOLDERS_CACHED_BYTES`]).
     candidates_in_book: bool,
@@ -139,6 +144,7 @@ impl Picker {
             scale_buckets: Buckets::new(max_slots + 1, accounts, false),
             keys: vec![BucketKeys { open: NONE, scale: NONE }; accounts],
             holders: BitRows::new(symbols, accounts),
+            soon_holder: (NONE, NONE),
             candidates_in_book: symbols * accounts.div_ceil(64) * 8 > HOLDERS_CACHED_BYTES,
             accounts,
             cursor: usize::MAX,
@@ -178,25 +184,61 @@ impl Picker {
     /// Records that `a` now holds `s`.
     #[inline]
     pub fn add_holder(&mut self, s: SymbolId, a: AccountId) {
+        self.settle_holder();
         self.holders.set(s as usize, a as usize);
+    }
+
+    /// Records that `a` now holds `s`, writing the mark later: its words
+    /// are asked for now (owned) and written at the next holder change or
+    /// read of row `s`, when they have arrived. For holder tables larger
+    /// than the caches, where writing at once waits on two DRAM misses
+    /// (the mark's word and its summary word) in the middle of the
+    /// decision. Every query answers as if the mark were written. Hot path:
+    /// never allocates.
+    #[inline]
+    pub fn add_holder_soon(&mut self, s: SymbolId, a: AccountId) {
+        self.settle_holder();
+        self.holders.prefetch_mark_for_write(s as usize, a as usize);
+        self.soon_holder = (s, a);
+    }
+
+    /// Writes the holder mark [`Picker::add_holder_soon`] left, if any.
+    #[inline]
+    fn settle_holder(&mut self) {
+        let (s, a) = self.soon_holder;
+        if s != NONE {
+            self.holders.set(s as usize, a as usize);
+            self.soon_holder = (NONE, NONE);
+        }
+    }
+
+    /// [`Picker::settle_holder`] if the mark left is in row `s` (before a
+    /// query reads that row).
+    #[inline]
+    fn settle_holder_row(&mut self, s: SymbolId) {
+        if self.soon_holder.0 == s {
+            self.settle_holder();
+        }
     }
 
     /// Records that `a` no longer holds `s`.
     #[inline]
     pub fn remove_holder(&mut self, s: SymbolId, a: AccountId) {
+        self.settle_holder();
         self.holders.clear(s as usize, a as usize);
     }
 
     /// Does `a` hold `s` (reserved positions included)?
     #[inline]
     pub fn is_holder(&self, s: SymbolId, a: AccountId) -> bool {
-        self.holders.contains(s as usize, a as usize)
+        self.soon_holder == (s, a) || self.holders.contains(s as usize, a as usize)
     }
 
     /// Chooses the account for a BUY of `s`, or `None` (drop: no eligible
     /// account). `book` holds every candidate's own positions.
     #[inline]
     pub fn pick_buy(&mut self, s: SymbolId, book: &PositionBook) -> Option<(AccountId, Route)> {
+        self.settle_holder_row(s);
         let row = s as usize;
         let mut key = self.open_buckets.first_key_from(0);
         while let Some(k) = key {
@@ -330,7 +372,8 @@ impl Picker {
     /// filled position and no close in flight. Returns the account and its
     /// position record, or `None` with whether any holder existed at all.
     #[inline]
-    pub fn pick_sell(&self, s: SymbolId, book: &PositionBook) -> Result<(AccountId, u32), bool> {
+    pub fn pick_sell(&mut self, s: SymbolId, book: &PositionBook) -> Result<(AccountId, u32), bool> {
+        self.settle_holder_row(s);
         let row = s as usize;
         let mut from = 0;
         let mut any = false;
@@ -476,6 +519,68 @@ mod tests {
             p.refresh(a, false, book.open_count(a), 2);
         }
         assert_eq!(p.likely_buy(0), None);
+    }
+
+    #[test]
+    fn a_holder_mark_written_soon_answers_every_query_as_one_written_at_once() {
+        // Two pickers over the same random run of opens and closes: one
+        // marks new holders at once, the other soon (the deferred mark);
+        // every pick and holder query must agree, in both candidate modes.
+        for in_book in [false, true] {
+            let (accounts, symbols, slots) = (40usize, 6u32, 3usize);
+            let mut rng = 0x9E37_79B9_7F4A_7C15u64;
+            let mut next = move |k: u64| {
+                rng ^= rng << 13;
+                rng ^= rng >> 7;
+                rng ^= rng << 17;
+                rng % k
+            };
+            let mut now = Picker::new(accounts, symbols as usize, slots, TieBreak::LowestId, true);
+            let mut soon = Picker::new(accounts, symbols as usize, slots, TieBreak::LowestId, true);
+            now.candidates_in_book = in_book;
+            soon.candidates_in_book = in_book;
+            let mut book = PositionBook::new(accounts, slots, 0);
+            for a in 0..accounts as AccountId {
+                now.refresh(a, true, 0, slots as u32);
+                soon.refresh(a, true, 0, slots as u32);
+            }
+            let mut deferred = 0;
+            for step in 0..20_000 {
+                let s = next(symbols as u64) as SymbolId;
+                if next(2) == 0 {
+                    // a BUY: both pick, then open and mark the account
+                    let pick = now.pick_buy(s, &book);
+                    assert_eq!(soon.pick_buy(s, &book), pick, "step {step}: BUY of {s}");
+                    if let Some((a, Route::Open)) = pick {
+                        let slot = book.open(a, s).unwrap();
+                        book.get_mut(slot).net_qty = 1.0;
+                        now.add_holder(s, a);
+                        soon.add_holder_soon(s, a);
+                        deferred += 1;
+                        for p in [&mut now, &mut soon] {
+                            p.refresh(a, true, book.open_count(a), slots as u32);
+                        }
+                    }
+                } else {
+                    // a SELL: both pick, then close and unmark
+                    let pick = now.pick_sell(s, &book);
+                    assert_eq!(soon.pick_sell(s, &book), pick, "step {step}: SELL of {s}");
+                    if let Ok((a, slot)) = pick {
+                        book.close_slot(a, slot);
+                        now.remove_holder(s, a);
+                        soon.remove_holder(s, a);
+                        for p in [&mut now, &mut soon] {
+                            p.refresh(a, true, book.open_count(a), slots as u32);
+                        }
+                    }
+                }
+                let (qs, qa) = (next(symbols as u64) as SymbolId, next(accounts as u64) as AccountId);
+                assert_eq!(soon.is_holder(qs, qa), now.is_holder(qs, qa), "step {step}: holds {qa} {qs}?");
+            }
+            assert!(deferred > 1_000, "the run opened positions: {deferred}");
+            soon.settle_holder();
+            assert!(soon.holders == now.holders, "the settled marks are the marks written at once");
+        }
     }
 
     #[test]
