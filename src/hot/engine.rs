@@ -23,7 +23,7 @@ use super::accounts::AccountTable;
 use super::journal::JournalOut;
 use super::orders::{transition, Order, OrderTable};
 use super::picker::{Picker, SellLookAhead, TieBreak};
-use super::positions::{PositionBook, QTY_EPSILON};
+use super::positions::{Position, PositionBook, QTY_EPSILON};
 use super::risk::RiskGuard;
 use super::sizing::{Sizer, SizingParams};
 
@@ -686,20 +686,29 @@ impl<V: Venue> HotEngine<V> {
     #[inline]
     fn fill_whole<const BUY: bool>(&mut self, plan: &Plan, px: f64) {
         let (a, s, qty) = (plan.account, plan.symbol, plan.qty);
-        let rec = match plan.rec {
-            Some(rec) => rec,
-            None => {
-                let rec = self.book.open(a, s).expect("plan checked the account and the book have room");
-                if self.picker.tables_exceed_cache() {
-                    // its two words are DRAM misses: written once they are in
-                    self.picker.add_holder_soon(s, a);
-                } else {
-                    self.picker.add_holder(s, a);
-                }
-                rec
-            }
-        };
         let i = a as usize;
+        let Some(rec) = plan.rec else {
+            // A new position (only a BUY opens one): its end state is known,
+            // so the fresh slot is written once and never read (reading it
+            // back waited on the slot's line whenever the store could not be
+            // forwarded).
+            debug_assert!(BUY);
+            self.book
+                .open_with(a, s, Position::bought(qty, px))
+                .expect("plan checked the account and the book have room");
+            if self.picker.tables_exceed_cache() {
+                // its two words are DRAM misses: written once they are in
+                self.picker.add_holder_soon(s, a);
+            } else {
+                self.picker.add_holder(s, a);
+            }
+            self.accounts[i].capital_used += qty * px;
+            // a BUY realizes nothing; the add keeps the sum's bits as the fill path's
+            self.accounts[i].realized_pnl += 0.0;
+            self.counters.fills += 1;
+            self.refresh(a);
+            return;
+        };
         let p = self.book.get_mut(rec);
         if BUY {
             self.accounts[i].capital_used += qty * px;
@@ -713,8 +722,6 @@ impl<V: Venue> HotEngine<V> {
         if closed {
             self.book.close_slot(a, rec);
             self.picker.remove_holder(s, a);
-        }
-        if closed || plan.rec.is_none() {
             self.refresh(a);
         }
     }

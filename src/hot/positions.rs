@@ -74,6 +74,16 @@ impl Position {
         }
     }
 
+    /// The position a BUY of `qty` at `px` opens: exactly
+    /// `Position::default()` after [`Position::apply_fill`] of that BUY,
+    /// computed without reading a record (so a freshly opened slot is only
+    /// ever written).
+    #[inline]
+    pub fn bought(qty: f64, px: f64) -> Self {
+        let (q, avg) = (0.0, 0.0);
+        Self { net_qty: q + qty, avg_price: (avg * q + px * qty) / (q + qty), last_price: px, ..Self::default() }
+    }
+
     /// No filled quantity and nothing in flight: the record can be released.
     #[inline]
     pub fn is_flat_and_idle(&self) -> bool {
@@ -207,12 +217,19 @@ impl PositionBook {
     /// capacity are exhausted. Never allocates.
     #[inline]
     pub fn open(&mut self, a: AccountId, s: SymbolId) -> Option<u32> {
+        self.open_with(a, s, Position::default())
+    }
+
+    /// [`PositionBook::open`] with the position `p` in the new slot (written
+    /// once, never read). Never allocates.
+    #[inline]
+    pub fn open_with(&mut self, a: AccountId, s: SymbolId, p: Position) -> Option<u32> {
         if !self.can_open(a) {
             return None;
         }
         let n = self.used[a as usize] as usize;
         let slot = a as usize * self.slots_per_account + n;
-        self.positions[slot] = Position::default();
+        self.positions[slot] = p;
         self.held_symbol[slot] = s;
         self.used[a as usize] += 1;
         self.open_total += 1;
@@ -286,6 +303,22 @@ mod tests {
             b.prefetch_next_slot(a);
         }
         assert_eq!((b.find(2, 7), b.find(0, 7), b.open_total()), (Some(slot), None, 1));
+    }
+
+    #[test]
+    fn the_position_a_buy_opens_is_the_fill_applied_to_an_empty_one() {
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        for _ in 0..10_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let qty = (x % 1_000_000) as f64 / 997.0 + 1e-6;
+            let px = (x >> 20) as f64 / 3.0e9 + 0.01;
+            let mut filled = Position::default();
+            filled.apply_fill(true, qty, px);
+            let opened = Position::bought(qty, px);
+            assert_eq!(bytemuck::bytes_of(&opened), bytemuck::bytes_of(&filled), "qty {qty} px {px}");
+        }
     }
 
     #[test]
