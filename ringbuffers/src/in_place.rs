@@ -65,7 +65,7 @@ impl<T: Copy> InPlaceWriter<T> {
     #[inline(always)]
     pub fn try_write_streaming(&mut self, item: T) -> bool {
         #[cfg(target_arch = "x86_64")]
-        if std::mem::size_of::<T>() % 8 == 0 && std::mem::align_of::<T>() >= 8 {
+        if std::mem::size_of::<T>().is_multiple_of(8) && std::mem::align_of::<T>() >= 8 {
             if self.room == 0 {
                 return false;
             }

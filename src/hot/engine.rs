@@ -612,10 +612,10 @@ impl<V: Venue> HotEngine<V> {
             }
         };
         d.qty = qty;
-        // `!(qty > 0.0)`: a NaN quantity is no quantity either (an
-        // infinite one is refused by the risk check's quantity limit), so
-        // every order that leaves has a finite, positive quantity.
-        if !(qty > 0.0) {
+        // A NaN quantity is no quantity either (an infinite one is refused
+        // by the risk check's quantity limit), so every order that leaves
+        // has a finite, positive quantity.
+        if qty.is_nan() || qty <= 0.0 {
             return Err(Outcome::ZeroQty);
         }
         if let Err(b) = self.risk.check(&self.accounts, a, side, qty, sig.close) {
