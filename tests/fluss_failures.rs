@@ -114,6 +114,10 @@ fn tablet_server_failures_lose_nothing_duplicate_nothing_and_a_long_outage_resum
     assert!(err.contains("the store stopped the run: store fluss: "), "{err}");
     assert!(err.contains("no acknowledgement within 3s"), "{err}");
     assert!(err.contains("run the same command with --resume"), "{err}");
+    // The same store, with the default write timeout: a just-thawed cluster
+    // on a loaded 2-core machine can take longer than 3 s to answer at
+    // first (seen once in CI), which is not what this step tests.
+    let cut = config(&d, &cluster, "cut", "");
     let out = run_ok(&["--config", cut.to_str().unwrap(), "replay", "--workload", "w1", "--n", N, "--resume"]);
     assert!(out.contains("replay W1 into fluss: inputs "), "{out}");
     assert_same(&want, &cut, &format!("{err}\n(resumed) {out}"));
