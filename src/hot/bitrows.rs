@@ -66,16 +66,22 @@ impl BitRows {
         self.summary[row * self.summary_per_row + w / 64] |= 1u64 << (w % 64);
     }
 
-    /// Clears `bit` of `row`.
+    /// Clears `bit` of `row`. Returns whether `row` is now empty.
     #[inline]
-    pub fn clear(&mut self, row: usize, bit: usize) {
+    pub fn clear(&mut self, row: usize, bit: usize) -> bool {
         debug_assert!(bit < self.width);
         let w = bit / 64;
         let wi = row * self.words_per_row + w;
         self.words[wi] &= !(1u64 << (bit % 64));
-        if self.words[wi] == 0 {
-            self.summary[row * self.summary_per_row + w / 64] &= !(1u64 << (w % 64));
+        if self.words[wi] != 0 {
+            return false;
         }
+        let si = row * self.summary_per_row + w / 64;
+        self.summary[si] &= !(1u64 << (w % 64));
+        // the row is empty when its whole summary is (one word for rows of
+        // up to 4,096 bits; the scan runs only when a word empties)
+        self.summary[si] == 0
+            && self.summary[row * self.summary_per_row..(row + 1) * self.summary_per_row].iter().all(|&x| x == 0)
     }
 
     /// Whether `bit` of `row` is set.
@@ -277,6 +283,26 @@ mod tests {
     }
 
     #[test]
+    fn clearing_the_last_bit_of_a_row_says_so() {
+        for width in [1, 64, 1_000, 4_096, 9_000] {
+            let mut r = BitRows::new(3, width);
+            let bits: Vec<usize> = (0..width).step_by(width / 7 + 1).chain([width - 1]).collect();
+            for &b in &bits {
+                r.set(1, b);
+                r.set(2, b);
+            }
+            let mut left = bits.clone();
+            left.dedup();
+            while let Some(b) = left.pop() {
+                assert_eq!(r.clear(1, b), left.is_empty(), "width {width}: cleared {b}, {} left", left.len());
+            }
+            assert!(r.clear(1, 0), "an empty row stays empty");
+            assert_eq!(r.first_from(1, 0, None), None);
+            assert_eq!(r.first_from(2, 0, None), Some(0), "the other row keeps its bits");
+        }
+    }
+
+    #[test]
     fn matches_a_naive_set_with_and_without_a_mask() {
         let mut rng = 12345u64;
         let mut next = || {
@@ -300,12 +326,9 @@ mod tests {
         for _ in 0..20_000 {
             let (t, b) = ((next() % 2) as usize, (next() % width as u64) as usize);
             if next() % 3 == 0 {
-                if t == 0 {
-                    a.clear(1, b);
-                } else {
-                    m.clear(2, b);
-                }
+                let emptied = if t == 0 { a.clear(1, b) } else { m.clear(2, b) };
                 naive[t][b] = false;
+                assert_eq!(emptied, !naive[t].iter().any(|&x| x), "clear reports whether the row is now empty");
             } else {
                 if t == 0 {
                     a.set(1, b);

@@ -48,23 +48,26 @@ pub enum SellLookAhead {
 }
 
 /// Accounts bucketed by a small key (open count), with a mask of non-empty
-/// buckets. With `members`, each bucket also knows which accounts it holds;
-/// without, it only counts them (enough to know the least key in use).
-/// Which bucket each account is in is kept by the caller ([`BucketKeys`]).
+/// buckets. With `MEMBERS`, each bucket knows which accounts it holds (a
+/// bitset row per key, whose emptiness is the bucket's); without, it only
+/// counts them (enough to know the least key in use). Which bucket each
+/// account is in is kept by the caller ([`BucketKeys`]).
 #[derive(Debug)]
-struct Buckets {
-    members: Option<BitRows>,
+struct Buckets<const MEMBERS: bool> {
+    /// Row `k`: the accounts in bucket `k` (no rows without `MEMBERS`).
+    members: BitRows,
+    /// Accounts per bucket (empty with `MEMBERS`: the rows say it).
     len: Vec<u32>,
     /// Bit `k % 64` of word `k / 64`: bucket `k` has members (keys are open
     /// counts: one or two words).
     nonempty: Vec<u64>,
 }
 
-impl Buckets {
-    fn new(keys: usize, accounts: usize, with_members: bool) -> Self {
+impl<const MEMBERS: bool> Buckets<MEMBERS> {
+    fn new(keys: usize, accounts: usize) -> Self {
         Self {
-            members: with_members.then(|| BitRows::new(keys, accounts)),
-            len: vec![0; keys],
+            members: if MEMBERS { BitRows::new(keys, accounts) } else { BitRows::new(0, 0) },
+            len: if MEMBERS { Vec::new() } else { vec![0; keys] },
             nonempty: vec![0; keys.div_ceil(64)],
         }
     }
@@ -75,21 +78,31 @@ impl Buckets {
     fn shift(&mut self, a: usize, old: u32, key: u32) {
         debug_assert_ne!(old, key);
         if old != NONE {
-            if let Some(m) = self.members.as_mut() {
-                m.clear(old as usize, a);
-            }
-            self.len[old as usize] -= 1;
-            if self.len[old as usize] == 0 {
+            let emptied = if MEMBERS {
+                self.members.clear(old as usize, a)
+            } else {
+                self.len[old as usize] -= 1;
+                self.len[old as usize] == 0
+            };
+            if emptied {
                 self.nonempty[old as usize / 64] &= !(1u64 << (old % 64));
             }
         }
         if key != NONE {
-            if let Some(m) = self.members.as_mut() {
-                m.set(key as usize, a);
+            if MEMBERS {
+                self.members.set(key as usize, a);
+            } else {
+                self.len[key as usize] += 1;
             }
-            self.len[key as usize] += 1;
             self.nonempty[key as usize / 64] |= 1u64 << (key % 64);
         }
+    }
+
+    /// Maps every page now (start-up).
+    fn prefault(&mut self) {
+        self.members.prefault();
+        crate::hot::memory::prefault(&mut self.nonempty);
+        crate::hot::memory::prefault(&mut self.len);
     }
 
     #[inline]
@@ -114,9 +127,9 @@ pub struct Picker {
     tie_break: TieBreak,
     allow_scale_in: bool,
     /// BUY-eligible accounts with free capacity, by open count.
-    open_buckets: Buckets,
+    open_buckets: Buckets<true>,
     /// BUY-eligible accounts (for scale-in), counted by open count.
-    scale_buckets: Buckets,
+    scale_buckets: Buckets<false>,
     /// Each account's keys in the two bucket sets.
     keys: Vec<BucketKeys>,
     /// Row `s`: accounts holding symbol `s` (reserved positions included),
@@ -140,8 +153,8 @@ impl Picker {
         Self {
             tie_break,
             allow_scale_in,
-            open_buckets: Buckets::new(max_slots + 1, accounts, true),
-            scale_buckets: Buckets::new(max_slots + 1, accounts, false),
+            open_buckets: Buckets::new(max_slots + 1, accounts),
+            scale_buckets: Buckets::new(max_slots + 1, accounts),
             keys: vec![BucketKeys { open: NONE, scale: NONE }; accounts],
             holders: BitRows::new(symbols, accounts),
             soon_holder: (NONE, NONE),
@@ -153,13 +166,8 @@ impl Picker {
 
     /// Maps every page of the indexes now (start-up).
     pub fn prefault(&mut self) {
-        for b in [&mut self.open_buckets, &mut self.scale_buckets] {
-            if let Some(m) = b.members.as_mut() {
-                m.prefault();
-            }
-            crate::hot::memory::prefault(&mut b.nonempty);
-            crate::hot::memory::prefault(&mut b.len);
-        }
+        self.open_buckets.prefault();
+        self.scale_buckets.prefault();
         crate::hot::memory::prefault(&mut self.keys);
         self.holders.prefault();
     }
@@ -340,7 +348,7 @@ impl Picker {
     /// move to the next bucket. Hot path: changes nothing.
     #[inline]
     pub fn likely_buy(&self, skip: usize) -> Option<usize> {
-        let rows = self.open_buckets.members.as_ref()?;
+        let rows = &self.open_buckets.members;
         let mut skip = skip;
         let mut key = self.open_buckets.first_key_from(0);
         while let Some(k) = key {
@@ -396,7 +404,7 @@ impl Picker {
     /// bucket row is masked with the holder row.
     #[inline]
     fn first_non_holder(&self, k: usize, s: SymbolId, book: &PositionBook) -> Option<usize> {
-        let rows = self.open_buckets.members.as_ref()?;
+        let rows = &self.open_buckets.members;
         let start = self.start();
         let in_range = |lo: usize, hi: usize| -> Option<usize> {
             let mut from = lo;
