@@ -404,25 +404,34 @@ impl Picker {
     /// bucket row is masked with the holder row.
     #[inline]
     fn first_non_holder(&self, k: usize, s: SymbolId, book: &PositionBook) -> Option<usize> {
-        let rows = &self.open_buckets.members;
         let start = self.start();
-        let in_range = |lo: usize, hi: usize| -> Option<usize> {
-            let mut from = lo;
-            for _ in 0..CANDIDATES_CHECKED {
-                let a = rows.first_from(k, from, None).filter(|&a| a < hi)?;
-                let holds = if self.candidates_in_book {
-                    book.find(a as AccountId, s).is_some()
-                } else {
-                    self.is_holder(s, a as AccountId)
-                };
-                if !holds {
-                    return Some(a);
-                }
-                from = a + 1;
+        self.first_non_holder_in(k, s, book, start, self.accounts).or_else(|| {
+            if start > 0 {
+                self.first_non_holder_in(k, s, book, 0, start)
+            } else {
+                None
             }
-            rows.first_from(k, from, Some((&self.holders, s as usize))).filter(|&a| a < hi)
-        };
-        in_range(start, self.accounts).or_else(|| if start > 0 { in_range(0, start) } else { None })
+        })
+    }
+
+    /// [`Picker::first_non_holder`] among the members `lo..hi` of bucket `k`.
+    #[inline(always)]
+    fn first_non_holder_in(&self, k: usize, s: SymbolId, book: &PositionBook, lo: usize, hi: usize) -> Option<usize> {
+        let rows = &self.open_buckets.members;
+        let mut from = lo;
+        for _ in 0..CANDIDATES_CHECKED {
+            let a = rows.first_from(k, from, None).filter(|&a| a < hi)?;
+            let holds = if self.candidates_in_book {
+                book.find(a as AccountId, s).is_some()
+            } else {
+                self.is_holder(s, a as AccountId)
+            };
+            if !holds {
+                return Some(a);
+            }
+            from = a + 1;
+        }
+        rows.first_from(k, from, Some((&self.holders, s as usize))).filter(|&a| a < hi)
     }
 
     #[inline]

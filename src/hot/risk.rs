@@ -26,7 +26,7 @@ pub struct RiskGuard {
 
 impl RiskGuard {
     /// Checks an order of `qty` at `price` for account `a`.
-    #[inline]
+    #[inline(always)]
     pub fn check(&self, t: &AccountTable, a: AccountId, side: Side, qty: f64, price: f64) -> Result<(), Breach> {
         let r = &t[a as usize];
         let breach = |rule, value, limit| Err(Breach { rule, value, limit });
