@@ -191,6 +191,16 @@ impl Plan {
     }
 }
 
+/// Whether `x` is a finite number above zero (a usable price or quantity),
+/// in one compare of its bits: positive finite doubles are exactly the bit
+/// patterns `1 ..= 0x7FEF_FFFF_FFFF_FFFF` (zero, negatives, infinities and
+/// NaNs fall outside). `is_finite() && x > 0.0` compiled to ~17
+/// instructions on the path of every signal.
+#[inline(always)]
+fn positive_finite(x: f64) -> bool {
+    x.to_bits().wrapping_sub(1) < 0x7FEF_FFFF_FFFF_FFFF
+}
+
 /// The decision record of `sig` before routing: no account, no outcome yet.
 #[inline]
 fn decision_record(sig: &StrategySignal) -> TradeSignal {
@@ -573,7 +583,7 @@ impl<V: Venue> HotEngine<V> {
     #[inline]
     fn plan<const BUY: bool>(&mut self, sig: &StrategySignal, d: &mut TradeSignal) -> Result<Plan, Outcome> {
         let side = if BUY { Side::Buy } else { Side::Sell };
-        if !(sig.close.is_finite() && sig.close > 0.0) {
+        if !positive_finite(sig.close) {
             return Err(Outcome::InvalidSignal);
         }
         let s = sig.symbol;
@@ -786,7 +796,7 @@ impl<V: Venue> HotEngine<V> {
     fn apply_fill_as<const BUY: bool>(&mut self, o: &Order, fill: VenueFill, rec: Option<u32>, tracked: bool) {
         debug_assert_eq!(o.side == Side::Buy, BUY);
         let VenueFill { qty, px, ts_event } = fill;
-        if !(qty.is_finite() && qty > 0.0 && px.is_finite() && px > 0.0) {
+        if !(positive_finite(qty) && positive_finite(px)) {
             self.counters.exec_invalid += 1;
             return;
         }
@@ -930,7 +940,7 @@ impl<V: Venue> HotEngine<V> {
             return;
         }
         let ok = match rc.op() {
-            RollupOp::Upsert if rc.net_qty > 0.0 && rc.net_qty.is_finite() => {
+            RollupOp::Upsert if positive_finite(rc.net_qty) => {
                 self.set_position(a, s, rc.net_qty, rc.avg_price, rc.realized_pnl)
             }
             _ => {
@@ -1062,5 +1072,43 @@ impl<V: Venue> HotEngine<V> {
     /// Last close seen per symbol (0 if none yet).
     pub fn marks(&self) -> &[f64] {
         &self.marks
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::positive_finite;
+
+    #[test]
+    fn positive_finite_is_finite_and_above_zero() {
+        let edges = [
+            0.0,
+            -0.0,
+            f64::MIN_POSITIVE,
+            f64::MIN_POSITIVE / 2.0,
+            f64::from_bits(1),
+            -f64::from_bits(1),
+            1.0,
+            -1.0,
+            101.25,
+            f64::MAX,
+            -f64::MAX,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            -f64::NAN,
+            f64::from_bits(0x7FF0_0000_0000_0001),
+            f64::from_bits(u64::MAX),
+        ];
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let random = (0..100_000).map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            f64::from_bits(x)
+        });
+        for v in edges.into_iter().chain(random) {
+            assert_eq!(positive_finite(v), v.is_finite() && v > 0.0, "{v:e} ({:#x})", v.to_bits());
+        }
     }
 }
