@@ -39,19 +39,31 @@ impl<T: Copy> InPlaceWriter<T> {
         Self { producer, run: std::ptr::null_mut(), room: 0, written: 0, streamed: false, max_run: max_run.max(1) }
     }
 
+    /// The next slot of the reserved run, taken (counted as written), or
+    /// `None` when the run is used up. The caller must initialise it before
+    /// the next publish.
+    #[inline(always)]
+    fn take_slot(&mut self) -> Option<*mut MaybeUninit<T>> {
+        if self.room == 0 {
+            return None;
+        }
+        // slot `written` of the run is inside the reserved run
+        // (`written < written + room`), a free slot the consumer cannot see
+        let slot = self.run.wrapping_add(self.written);
+        self.written += 1;
+        self.room -= 1;
+        Some(slot)
+    }
+
     /// Writes `item` into the next reserved slot. Returns false, writing
     /// nothing, when the reserved run is used up: [`InPlaceWriter::publish`]
     /// then [`InPlaceWriter::reserve`] make room. Never waits.
     #[inline(always)]
     pub fn try_write(&mut self, item: T) -> bool {
-        if self.room == 0 {
-            return false;
-        }
-        // SAFETY: slot `written` of the run is inside the reserved run
-        // (`written < written + room`), a free slot the consumer cannot see.
-        unsafe { (*self.run.add(self.written)).write(item) };
-        self.written += 1;
-        self.room -= 1;
+        let Some(slot) = self.take_slot() else { return false };
+        // SAFETY: `take_slot` returns a slot inside the reserved run, free
+        // and invisible to the consumer until published.
+        unsafe { (*slot).write(item) };
         true
     }
 
@@ -66,24 +78,20 @@ impl<T: Copy> InPlaceWriter<T> {
     pub fn try_write_streaming(&mut self, item: T) -> bool {
         #[cfg(target_arch = "x86_64")]
         if std::mem::size_of::<T>().is_multiple_of(8) && std::mem::align_of::<T>() >= 8 {
-            if self.room == 0 {
-                return false;
-            }
+            let Some(slot) = self.take_slot() else { return false };
             // SAFETY: as in `try_write`, the slot is inside the reserved run
             // and invisible to the consumer; it is 8-aligned (T's alignment)
             // and `size_of::<T>() / 8` words long; MOVNTI is SSE2, baseline
             // on x86-64. `item` is Copy: its bytes are its value.
             unsafe {
                 use std::arch::x86_64::_mm_stream_si64;
-                let dst = self.run.add(self.written) as *mut i64;
+                let dst = slot as *mut i64;
                 let src = &item as *const T as *const i64;
                 for k in 0..std::mem::size_of::<T>() / 8 {
                     _mm_stream_si64(dst.add(k), src.add(k).read());
                 }
             }
             self.streamed = true;
-            self.written += 1;
-            self.room -= 1;
             return true;
         }
         self.try_write(item)

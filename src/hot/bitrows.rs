@@ -216,12 +216,10 @@ impl BitRows {
     /// range: ignored). Hot path: no allocation, no effect on the rows.
     #[inline]
     pub fn prefetch_mark_for_write(&self, row: usize, bit: usize) {
+        self.prefetch_bit_for_write(row, bit);
         if bit < self.width {
-            let w = bit / 64;
-            if let Some(word) = self.words.get(row.saturating_mul(self.words_per_row).saturating_add(w)) {
-                super::memory::prefetch_for_write(word);
-            }
-            if let Some(word) = self.summary.get(row.saturating_mul(self.summary_per_row).saturating_add(w / 64)) {
+            if let Some(word) = self.summary.get(row.saturating_mul(self.summary_per_row).saturating_add(bit / 64 / 64))
+            {
                 super::memory::prefetch_for_write(word);
             }
         }

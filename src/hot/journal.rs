@@ -2,8 +2,8 @@
 //! journal ring's free slots and published in batches.
 //!
 //! Hot-path rules: `emit` never allocates and copies each record once, into
-//! its ring slot (streamed past the caches); a full ring is back-pressure (the hot thread spins and the
-//! ring counts a stall), never a drop.
+//! its ring slot (streamed past the caches); a full ring is back-pressure
+//! (the hot thread spins and the ring counts a stall), never a drop.
 
 use ringbuffers::{InPlaceWriter, Producer, WaitStrategy, Waiter};
 use tradeengine_model::JournalEvent;

@@ -74,14 +74,14 @@ impl Position {
         }
     }
 
-    /// The position a BUY of `qty` at `px` opens: exactly
-    /// `Position::default()` after [`Position::apply_fill`] of that BUY,
-    /// computed without reading a record (so a freshly opened slot is only
-    /// ever written).
+    /// The position a BUY of `qty` at `px` opens: `Position::default()`
+    /// after [`Position::apply_fill`] of that BUY, built as a value (so a
+    /// freshly opened slot is only ever written, never read back).
     #[inline]
     pub fn bought(qty: f64, px: f64) -> Self {
-        let (q, avg) = (0.0, 0.0);
-        Self { net_qty: q + qty, avg_price: (avg * q + px * qty) / (q + qty), last_price: px, ..Self::default() }
+        let mut p = Self::default();
+        p.apply_fill(true, qty, px);
+        p
     }
 
     /// No filled quantity and nothing in flight: the record can be released.
