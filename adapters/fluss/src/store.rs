@@ -202,9 +202,15 @@ impl FlussStore {
             own_policy_writes: OwnPolicyWrites::default(),
             follow_from: FollowFrom::default(),
         };
+        // Retried while a bucket has no leader yet: right after
+        // `ensure_schema` creates a table, its bucket can answer "not leader
+        // or follower" for a moment (seen once in CI).
         s.follow_from = FollowFrom {
-            rollups: s.client.end_offset("open_positions_rollup").map_err(|e| backend("reading offsets", e))?,
-            policies: s.client.end_offset("account_policy").map_err(|e| backend("reading offsets", e))?,
+            rollups: s
+                .client
+                .end_offset_retrying("open_positions_rollup")
+                .map_err(|e| backend("reading offsets", e))?,
+            policies: s.client.end_offset_retrying("account_policy").map_err(|e| backend("reading offsets", e))?,
         };
         let mut through = -1;
         if let Some(cp) = s.checkpoint_row()? {
@@ -346,7 +352,7 @@ impl FlussStore {
     ) -> Result<Landed, StoreError> {
         let mut landed = Landed { through, ..Default::default() };
         for &(table, from) in since {
-            let end = self.client.end_offset(table).map_err(|e| backend("reading log offsets", e))?;
+            let end = self.client.end_offset_retrying(table).map_err(|e| backend("reading log offsets", e))?;
             check(table, from, end)?;
             let rows = self.client.read_range(table, from, end).map_err(|e| backend(&format!("reading {table}"), e))?;
             let seen = landed.rows.entry(table).or_default();
