@@ -108,7 +108,7 @@ fn w1_book() -> (Picker, PositionBook) {
             if book.find(a, s).is_none() {
                 let rec = book.open(a, s).unwrap();
                 book.get_mut(rec).net_qty = 1.0;
-                picker.add_holder(s, a);
+                picker.add_holder(s, a, rec);
             }
         }
         picker.refresh(a, true, book.open_count(a), k as u32);

@@ -668,7 +668,7 @@ impl<V: Venue> HotEngine<V> {
             Some(rec) => rec,
             None => {
                 let rec = self.book.open(a, s).expect("plan checked the account and the book have room");
-                self.picker.add_holder(s, a);
+                self.picker.add_holder(s, a, rec);
                 rec
             }
         };
@@ -703,14 +703,15 @@ impl<V: Venue> HotEngine<V> {
             // back waited on the slot's line whenever the store could not be
             // forwarded).
             debug_assert!(BUY);
-            self.book
+            let slot = self
+                .book
                 .open_with(a, s, Position::bought(qty, px))
                 .expect("plan checked the account and the book have room");
             if self.picker.tables_exceed_cache() {
                 // its two words are DRAM misses: written once they are in
-                self.picker.add_holder_soon(s, a);
+                self.picker.add_holder_soon(s, a, slot);
             } else {
-                self.picker.add_holder(s, a);
+                self.picker.add_holder(s, a, slot);
             }
             self.accounts[i].capital_used += qty * px;
             // a BUY realizes nothing; the add keeps the sum's bits as the fill path's
@@ -731,7 +732,7 @@ impl<V: Venue> HotEngine<V> {
         self.counters.fills += 1;
         if closed {
             self.book.close_slot(a, rec);
-            self.picker.remove_holder(s, a);
+            self.picker.remove_holder(s, a, &self.book);
             self.refresh(a);
         }
     }
@@ -849,7 +850,7 @@ impl<V: Venue> HotEngine<V> {
         self.journal.emit(pos.rollup(o.account, o.symbol, self.params.engine_id, o.seq, ts_event).into());
         if pos.is_flat_and_idle() {
             self.book.close_slot(o.account, rec);
-            self.picker.remove_holder(o.symbol, o.account);
+            self.picker.remove_holder(o.symbol, o.account, &self.book);
             self.refresh(o.account);
         }
         if !tracked {
@@ -878,7 +879,7 @@ impl<V: Venue> HotEngine<V> {
         }
         if p.is_flat_and_idle() {
             self.book.close_slot(o.account, rec);
-            self.picker.remove_holder(o.symbol, o.account);
+            self.picker.remove_holder(o.symbol, o.account, &self.book);
             self.refresh(o.account);
         }
     }
@@ -965,7 +966,7 @@ impl<V: Venue> HotEngine<V> {
                 Some(r) => {
                     // Another engine's account is seen (risk, portfolio), never picked.
                     if self.accounts[a as usize].owned {
-                        self.picker.add_holder(s, a);
+                        self.picker.add_holder(s, a, r);
                     }
                     r
                 }
@@ -981,7 +982,7 @@ impl<V: Venue> HotEngine<V> {
         p.realized_pnl = realized;
         if p.is_flat_and_idle() {
             self.book.close_slot(a, rec);
-            self.picker.remove_holder(s, a);
+            self.picker.remove_holder(s, a, &self.book);
         }
         self.refresh(a);
         true

@@ -121,6 +121,24 @@ struct BucketKeys {
     scale: u32,
 }
 
+/// The lowest-id holder of one symbol and the slot of its position, kept
+/// so that a SELL reads its answer instead of walking to it
+/// ([`Picker::pick_sell`]). `account` [`UNKNOWN`]: not known (the next walk
+/// of the row finds it); [`NO_HOLDER`]: the row is empty. `slot` may be
+/// stale (a close of another of the account's positions moves slots): it
+/// is checked against the book before use.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+struct FirstHolder {
+    account: u32,
+    slot: u32,
+}
+
+/// [`FirstHolder::account`]: not known.
+const UNKNOWN: u32 = NONE;
+/// [`FirstHolder::account`]: the symbol has no holder.
+const NO_HOLDER: u32 = NONE - 1;
+
 /// The routing state and its indexes.
 #[derive(Debug)]
 pub struct Picker {
@@ -139,6 +157,11 @@ pub struct Picker {
     /// ([`Picker::add_holder_soon`]); symbol `NONE`: none. Every read of
     /// that symbol's row and every other holder change writes it first.
     soon_holder: (u32, u32),
+    /// Per symbol, its lowest-id holder (see [`FirstHolder`]), kept at every
+    /// holder change; empty (not kept) where the tables exceed the caches:
+    /// finding the next holder after a close would be a miss every time,
+    /// for a SELL that the look-ahead serves anyway.
+    first_holder: Vec<FirstHolder>,
     /// Whether BUY candidates are checked in the book, not the holder bits
     /// (see [`HOLDERS_CACHED_BYTES`]).
     candidates_in_book: bool,
@@ -150,6 +173,7 @@ impl Picker {
     /// A picker for `accounts` accounts, `symbols` symbols and open counts up
     /// to `max_slots`. Start-up only (allocates its indexes).
     pub fn new(accounts: usize, symbols: usize, max_slots: usize, tie_break: TieBreak, allow_scale_in: bool) -> Self {
+        let candidates_in_book = symbols * accounts.div_ceil(64) * 8 > HOLDERS_CACHED_BYTES;
         Self {
             tie_break,
             allow_scale_in,
@@ -158,7 +182,12 @@ impl Picker {
             keys: vec![BucketKeys { open: NONE, scale: NONE }; accounts],
             holders: BitRows::new(symbols, accounts),
             soon_holder: (NONE, NONE),
-            candidates_in_book: symbols * accounts.div_ceil(64) * 8 > HOLDERS_CACHED_BYTES,
+            first_holder: if candidates_in_book {
+                Vec::new()
+            } else {
+                vec![FirstHolder { account: NO_HOLDER, slot: NONE }; symbols]
+            },
+            candidates_in_book,
             accounts,
             cursor: usize::MAX,
         }
@@ -169,6 +198,7 @@ impl Picker {
         self.open_buckets.prefault();
         self.scale_buckets.prefault();
         crate::hot::memory::prefault(&mut self.keys);
+        crate::hot::memory::prefault(&mut self.first_holder);
         self.holders.prefault();
     }
 
@@ -189,11 +219,23 @@ impl Picker {
         }
     }
 
-    /// Records that `a` now holds `s`.
+    /// Records that `a` now holds `s`, its position in book slot `slot`.
     #[inline]
-    pub fn add_holder(&mut self, s: SymbolId, a: AccountId) {
+    pub fn add_holder(&mut self, s: SymbolId, a: AccountId, slot: u32) {
         self.settle_holder();
         self.holders.set(s as usize, a as usize);
+        self.note_holder(s, a, slot);
+    }
+
+    /// Keeps `s`'s first holder when `a` (position in `slot`) joins its holders.
+    #[inline(always)]
+    fn note_holder(&mut self, s: SymbolId, a: AccountId, slot: u32) {
+        if let Some(f) = self.first_holder.get_mut(s as usize) {
+            // UNKNOWN is the largest value: it stays unknown
+            if f.account == NO_HOLDER || (a < f.account && f.account != UNKNOWN) {
+                *f = FirstHolder { account: a, slot };
+            }
+        }
     }
 
     /// Records that `a` now holds `s`, writing the mark later: its words
@@ -204,10 +246,11 @@ impl Picker {
     /// decision. Every query answers as if the mark were written. Hot path:
     /// never allocates.
     #[inline]
-    pub fn add_holder_soon(&mut self, s: SymbolId, a: AccountId) {
+    pub fn add_holder_soon(&mut self, s: SymbolId, a: AccountId, slot: u32) {
         self.settle_holder();
         self.holders.prefetch_mark_for_write(s as usize, a as usize);
         self.soon_holder = (s, a);
+        self.note_holder(s, a, slot);
     }
 
     /// Writes the holder mark [`Picker::add_holder_soon`] left, if any.
@@ -229,11 +272,39 @@ impl Picker {
         }
     }
 
-    /// Records that `a` no longer holds `s`.
+    /// Records that `a` no longer holds `s` (its position already closed in
+    /// `book`). If `a` was `s`'s first holder, finds the next one now, so
+    /// that the next SELL of `s` reads it instead of walking (the walk runs
+    /// here, after the order that closed the position has left).
     #[inline]
-    pub fn remove_holder(&mut self, s: SymbolId, a: AccountId) {
+    pub fn remove_holder(&mut self, s: SymbolId, a: AccountId, book: &PositionBook) {
         self.settle_holder();
-        self.holders.clear(s as usize, a as usize);
+        let emptied = self.holders.clear(s as usize, a as usize);
+        if let Some(f) = self.first_holder.get_mut(s as usize) {
+            if f.account == a {
+                f.account = if emptied { NO_HOLDER } else { UNKNOWN };
+                if !emptied {
+                    self.find_first_holder(s, book);
+                }
+            }
+        }
+    }
+
+    /// Walks row `s` for its lowest-id holder and keeps it (with its slot)
+    /// as the first holder, if first holders are kept. The row is settled.
+    #[inline]
+    fn find_first_holder(&mut self, s: SymbolId, book: &PositionBook) {
+        let found = match self.holders.first_from(s as usize, 0, None) {
+            None => FirstHolder { account: NO_HOLDER, slot: NONE },
+            Some(a) => match book.find(a as AccountId, s) {
+                Some(slot) => FirstHolder { account: a as u32, slot },
+                // a holder with no position cannot happen; leave it to the walk
+                None => FirstHolder { account: UNKNOWN, slot: NONE },
+            },
+        };
+        if let Some(f) = self.first_holder.get_mut(s as usize) {
+            *f = found;
+        }
     }
 
     /// Does `a` hold `s` (reserved positions included)?
@@ -381,10 +452,36 @@ impl Picker {
     /// position record, or `None` with whether any holder existed at all.
     #[inline]
     pub fn pick_sell(&mut self, s: SymbolId, book: &PositionBook) -> Result<(AccountId, u32), bool> {
-        self.settle_holder_row(s);
         let row = s as usize;
         let mut from = 0;
         let mut any = false;
+        if let Some(&known) = self.first_holder.get(row) {
+            let mut f = known;
+            if f.account == UNKNOWN {
+                self.settle_holder_row(s);
+                self.find_first_holder(s, book);
+                f = self.first_holder[row];
+            }
+            if f.account == NO_HOLDER {
+                return Err(false);
+            }
+            if f.account != UNKNOWN {
+                // The lowest holder is known: no walk. Its slot is checked
+                // (it moves when the account closes another position).
+                let a = f.account as AccountId;
+                let slot = if book.holds_at(a, f.slot, s) { Some(f.slot) } else { book.find(a, s) };
+                if let Some(slot) = slot {
+                    self.first_holder[row].slot = slot;
+                    let p = book.get(slot);
+                    if p.net_qty > QTY_EPSILON && p.pending_sell < QTY_EPSILON {
+                        return Ok((a, slot));
+                    }
+                }
+                any = true;
+                from = a as usize + 1;
+            }
+        }
+        self.settle_holder_row(s);
         while let Some(a) = self.holders.first_from(row, from, None) {
             any = true;
             if let Some(rec) = book.find(a as AccountId, s) {
@@ -461,8 +558,8 @@ mod tests {
         let mut book = PositionBook::new(n, 2, n * 2);
         for a in 0..n {
             if holding.contains(&a) {
-                book.open(a as AccountId, 7).unwrap();
-                p.add_holder(7, a as AccountId);
+                let slot = book.open(a as AccountId, 7).unwrap();
+                p.add_holder(7, a as AccountId, slot);
             }
             p.refresh(a as AccountId, true, book.open_count(a as AccountId), 2);
         }
@@ -488,8 +585,8 @@ mod tests {
         // the book-checked candidates and falls back to the masked row scan
         let (mut p, mut book) = setup(200, &holding, TieBreak::LowestId, in_book);
         for a in 150..200u32 {
-            book.open(a, 1).unwrap();
-            p.add_holder(1, a);
+            let slot = book.open(a, 1).unwrap();
+            p.add_holder(1, a, slot);
             p.refresh(a, true, 1, 2);
         }
         assert_eq!(p.pick_buy(7, &book), Some((150, Route::Open)));
@@ -516,8 +613,8 @@ mod tests {
                 for i in 0..=skip {
                     let (a, route) = q.pick_buy(i as SymbolId, &qbook).unwrap();
                     assert_eq!(route, Route::Open);
-                    qbook.open(a, i as SymbolId).unwrap();
-                    q.add_holder(i as SymbolId, a);
+                    let slot = qbook.open(a, i as SymbolId).unwrap();
+                    q.add_holder(i as SymbolId, a, slot);
                     q.refresh(a, true, qbook.open_count(a), 2);
                     pick = Some(a as usize);
                 }
@@ -525,8 +622,8 @@ mod tests {
             }
             // a BUY changes the guess as it changes the buckets
             let first = p.likely_buy(0).unwrap();
-            book.open(first as AccountId, 8).unwrap();
-            p.add_holder(8, first as AccountId);
+            let slot = book.open(first as AccountId, 8).unwrap();
+            p.add_holder(8, first as AccountId, slot);
             p.refresh(first as AccountId, true, 1, 2);
             assert_ne!(p.likely_buy(0), Some(first), "{tie:?}");
         }
@@ -571,8 +668,8 @@ mod tests {
                     if let Some((a, Route::Open)) = pick {
                         let slot = book.open(a, s).unwrap();
                         book.get_mut(slot).net_qty = 1.0;
-                        now.add_holder(s, a);
-                        soon.add_holder_soon(s, a);
+                        now.add_holder(s, a, slot);
+                        soon.add_holder_soon(s, a, slot);
                         deferred += 1;
                         for p in [&mut now, &mut soon] {
                             p.refresh(a, true, book.open_count(a), slots as u32);
@@ -584,8 +681,8 @@ mod tests {
                     assert_eq!(soon.pick_sell(s, &book), pick, "step {step}: SELL of {s}");
                     if let Ok((a, slot)) = pick {
                         book.close_slot(a, slot);
-                        now.remove_holder(s, a);
-                        soon.remove_holder(s, a);
+                        now.remove_holder(s, a, &book);
+                        soon.remove_holder(s, a, &book);
                         for p in [&mut now, &mut soon] {
                             p.refresh(a, true, book.open_count(a), slots as u32);
                         }
@@ -598,6 +695,102 @@ mod tests {
             soon.settle_holder();
             assert!(soon.holders == now.holders, "the settled marks are the marks written at once");
         }
+    }
+
+    #[test]
+    fn a_kept_first_holder_answers_every_sell_as_the_walk_does() {
+        // Three pickers over one random run: two keep each symbol's first
+        // holder (one marking new holders at once, one soon), one walks
+        // every time (nothing kept). Positions get closes in flight and
+        // empty reservations (not SELL targets), and closes move slots.
+        // Every SELL must agree with the others and with a naive scan.
+        let (accounts, symbols, slots) = (24usize, 5u32, 3usize);
+        let mut rng = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move |k: u64| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng % k
+        };
+        let mut kept = Picker::new(accounts, symbols as usize, slots, TieBreak::LowestId, true);
+        let mut soon = Picker::new(accounts, symbols as usize, slots, TieBreak::LowestId, true);
+        let mut walked = Picker::new(accounts, symbols as usize, slots, TieBreak::LowestId, true);
+        walked.first_holder = Vec::new();
+        assert!(!kept.first_holder.is_empty(), "a small table keeps first holders");
+        let mut book = PositionBook::new(accounts, slots, 0);
+        for a in 0..accounts as AccountId {
+            for p in [&mut kept, &mut soon, &mut walked] {
+                p.refresh(a, true, 0, slots as u32);
+            }
+        }
+        let naive = |book: &PositionBook, s: SymbolId| -> Result<(AccountId, u32), bool> {
+            let mut any = false;
+            for a in 0..accounts as AccountId {
+                if let Some(slot) = book.find(a, s) {
+                    any = true;
+                    let p = book.get(slot);
+                    if p.net_qty > QTY_EPSILON && p.pending_sell < QTY_EPSILON {
+                        return Ok((a, slot));
+                    }
+                }
+            }
+            Err(any)
+        };
+        let (mut sells, mut known, mut skipped) = (0, 0, 0);
+        for step in 0..30_000 {
+            let s = next(symbols as u64) as SymbolId;
+            match next(8) {
+                0..=3 => {
+                    let pick = walked.pick_buy(s, &book);
+                    if let Some((a, Route::Open)) = pick {
+                        let slot = book.open(a, s).unwrap();
+                        // one in five stays an empty reservation for a while
+                        book.get_mut(slot).net_qty = if next(5) == 0 { 0.0 } else { 1.0 };
+                        book.get_mut(slot).pending_buy = 1.0 - book.get(slot).net_qty;
+                        kept.add_holder(s, a, slot);
+                        soon.add_holder_soon(s, a, slot);
+                        walked.add_holder(s, a, slot);
+                        for p in [&mut kept, &mut soon, &mut walked] {
+                            p.refresh(a, true, book.open_count(a), slots as u32);
+                        }
+                    }
+                }
+                4 => {
+                    // a close goes in flight, or one in flight is done, or a
+                    // reservation fills, on a random position of `s`
+                    let a = next(accounts as u64) as AccountId;
+                    if let Some(slot) = book.find(a, s) {
+                        let p = book.get_mut(slot);
+                        if p.net_qty == 0.0 {
+                            (p.net_qty, p.pending_buy) = (1.0, 0.0);
+                        } else {
+                            p.pending_sell = if p.pending_sell > 0.0 { 0.0 } else { p.net_qty };
+                        }
+                    }
+                }
+                _ => {
+                    let want = naive(&book, s);
+                    if kept.first_holder[s as usize].account < NO_HOLDER {
+                        known += 1;
+                    }
+                    let pick = kept.pick_sell(s, &book);
+                    assert_eq!(pick, want, "step {step}: SELL of {s}");
+                    assert_eq!(soon.pick_sell(s, &book), want, "step {step}: SELL of {s} (marks soon)");
+                    assert_eq!(walked.pick_sell(s, &book), want, "step {step}: SELL of {s} (walked)");
+                    if let Ok((a, slot)) = pick {
+                        sells += 1;
+                        skipped += usize::from((0..a).any(|b| book.find(b, s).is_some()));
+                        book.close_slot(a, slot);
+                        for p in [&mut kept, &mut soon, &mut walked] {
+                            p.remove_holder(s, a, &book);
+                            p.refresh(a, true, book.open_count(a), slots as u32);
+                        }
+                    }
+                }
+            }
+        }
+        assert!(sells > 3_000 && known > 3_000, "the run sold from known first holders: {sells} sells, {known} known");
+        assert!(skipped > 300, "and passed first holders that could not sell: {skipped}");
     }
 
     #[test]

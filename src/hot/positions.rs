@@ -176,6 +176,17 @@ impl PositionBook {
         syms.iter().position(|&x| x == s).map(|i| (base + i) as u32)
     }
 
+    /// Whether `slot` (once one of account `a`'s) still holds `a`'s position
+    /// in `s` (a close of another of `a`'s positions may have moved it).
+    /// Reads two entries, both addressed from the arguments alone (no scan).
+    #[inline]
+    pub fn holds_at(&self, a: AccountId, slot: u32, s: SymbolId) -> bool {
+        let base = a as usize * self.slots_per_account;
+        let end = base + self.used.get(a as usize).copied().unwrap_or(0) as usize;
+        let slot = slot as usize;
+        slot >= base && slot < end && self.held_symbol[slot] == s
+    }
+
     /// Hints the start of account `a`'s held-symbol list (what
     /// [`PositionBook::find`] scans first) into cache. Hot path: changes nothing.
     #[inline]
