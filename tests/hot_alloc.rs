@@ -149,6 +149,10 @@ fn hot_thread_allocates_nothing_after_start_up() {
                 ..Default::default()
             };
             e.on_signal(&sig);
+            if i % 5 == 0 {
+                // idle-turn upkeep (first holders left unknown by closes)
+                while e.on_idle() {}
+            }
             if i % 97 == 0 {
                 e.on_policy(&p);
                 e.on_control(&Control {

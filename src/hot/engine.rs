@@ -565,6 +565,16 @@ impl<V: Venue> HotEngine<V> {
         }
     }
 
+    /// Upkeep that waits for an idle turn of the hot loop: one bounded step
+    /// (finding one symbol's first holder after a close, so that its next
+    /// SELL reads it instead of walking to it; [`Picker::find_a_first_holder`]).
+    /// Returns whether there was a step to do. Changes no decision. Hot
+    /// path: never allocates or blocks.
+    #[inline]
+    pub fn on_idle(&mut self) -> bool {
+        self.picker.find_a_first_holder(&self.book)
+    }
+
     /// Echoes a probe to the venue link: no routing, no state, no journal.
     #[inline]
     fn echo_probe(&mut self, sig: &StrategySignal) {
@@ -731,8 +741,7 @@ impl<V: Venue> HotEngine<V> {
         self.accounts[i].realized_pnl += pnl;
         self.counters.fills += 1;
         if closed {
-            self.book.close_slot(a, rec);
-            self.picker.remove_holder(s, a, &self.book);
+            self.picker.close(s, a, rec, &mut self.book);
             self.refresh(a);
         }
     }
@@ -849,8 +858,7 @@ impl<V: Venue> HotEngine<V> {
         );
         self.journal.emit(pos.rollup(o.account, o.symbol, self.params.engine_id, o.seq, ts_event).into());
         if pos.is_flat_and_idle() {
-            self.book.close_slot(o.account, rec);
-            self.picker.remove_holder(o.symbol, o.account, &self.book);
+            self.picker.close(o.symbol, o.account, rec, &mut self.book);
             self.refresh(o.account);
         }
         if !tracked {
@@ -878,8 +886,7 @@ impl<V: Venue> HotEngine<V> {
             p.pending_sell = (p.pending_sell - leaves).max(0.0);
         }
         if p.is_flat_and_idle() {
-            self.book.close_slot(o.account, rec);
-            self.picker.remove_holder(o.symbol, o.account, &self.book);
+            self.picker.close(o.symbol, o.account, rec, &mut self.book);
             self.refresh(o.account);
         }
     }
@@ -981,8 +988,7 @@ impl<V: Venue> HotEngine<V> {
         p.avg_price = if net_qty > 0.0 { avg } else { 0.0 };
         p.realized_pnl = realized;
         if p.is_flat_and_idle() {
-            self.book.close_slot(a, rec);
-            self.picker.remove_holder(s, a, &self.book);
+            self.picker.close(s, a, rec, &mut self.book);
         }
         self.refresh(a);
         true

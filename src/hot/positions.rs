@@ -162,7 +162,7 @@ impl PositionBook {
 
     /// The slot of account `a`'s position in `s`, if it has one. A slot id
     /// stays valid until a position of the same account is closed.
-    #[inline]
+    #[inline(always)]
     ///
     /// A plain scan on purpose: its exit branch is predicted, so the CPU
     /// starts loading the position it will read next while the symbol ids
@@ -185,6 +185,17 @@ impl PositionBook {
         let end = base + self.used.get(a as usize).copied().unwrap_or(0) as usize;
         let slot = slot as usize;
         slot >= base && slot < end && self.held_symbol[slot] == s
+    }
+
+    /// Hints what closing account `a`'s position in `slot` reads besides the
+    /// position (its open count and the held-symbol entry of the slot)
+    /// into cache (out of range: ignored). Hot path: changes nothing.
+    #[inline]
+    pub fn prefetch_close(&self, a: AccountId, slot: u32) {
+        if let (Some(n), Some(h)) = (self.used.get(a as usize), self.held_symbol.get(slot as usize)) {
+            super::memory::prefetch(n);
+            super::memory::prefetch(h);
+        }
     }
 
     /// Hints the start of account `a`'s held-symbol list (what
@@ -253,7 +264,7 @@ impl PositionBook {
     pub fn close(&mut self, a: AccountId, s: SymbolId) -> bool {
         match self.find(a, s) {
             Some(slot) => {
-                self.close_slot(a, slot);
+                let _ = self.close_slot(a, slot);
                 true
             }
             None => false,
@@ -262,9 +273,11 @@ impl PositionBook {
 
     /// Removes the position in `slot`, which must be one of account `a`'s
     /// (from [`PositionBook::find`] or [`PositionBook::open`], with no close
-    /// of `a` since): the account's last position moves into it.
+    /// of `a` since): the account's last position moves into it. Returns
+    /// the symbol of the position that moved and the slot it left (`None`:
+    /// `slot` was the last).
     #[inline]
-    pub fn close_slot(&mut self, a: AccountId, slot: u32) {
+    pub fn close_slot(&mut self, a: AccountId, slot: u32) -> Option<(SymbolId, u32)> {
         let (slot, last) = (slot as usize, a as usize * self.slots_per_account + self.used[a as usize] as usize - 1);
         debug_assert!(
             slot >= a as usize * self.slots_per_account && slot <= last,
@@ -274,6 +287,7 @@ impl PositionBook {
         self.positions[slot] = self.positions[last];
         self.used[a as usize] -= 1;
         self.open_total -= 1;
+        (slot != last).then(|| (self.held_symbol[slot], last as u32))
     }
 
     /// The position in a slot.

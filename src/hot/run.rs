@@ -115,6 +115,10 @@ pub fn run_hot_loop_tapped<V: Venue, T: InputTap>(
             engine.flush();
             continue;
         }
+        if engine.on_idle() {
+            // a step of deferred upkeep took this turn's slack
+            continue;
+        }
         stats.idle_turns += 1;
         waiter.wait();
     }
@@ -170,6 +174,24 @@ mod tests {
                 one_by_one.flush();
             }
             rx1.drain(usize::MAX, |b| journal1.extend_from_slice(b));
+
+            // Idle-turn upkeep between signals (as the paced loop runs it)
+            // changes no decision either.
+            let (mut with_idle, mut rx3) = engine(&w, symbols);
+            let (mut journal3, mut idle_steps) = (Vec::new(), 0);
+            for (i, s) in sigs.iter().enumerate() {
+                with_idle.on_signal(s);
+                with_idle.flush();
+                while i % 3 != 0 && with_idle.on_idle() {
+                    idle_steps += 1;
+                }
+            }
+            rx3.drain(usize::MAX, |b| journal3.extend_from_slice(b));
+            assert_eq!(idle_steps > 1_000, symbols == 500, "{symbols} symbols: {idle_steps} idle steps");
+            assert_eq!(with_idle.counters(), one_by_one.counters(), "{symbols} symbols, idle upkeep");
+            assert_eq!(with_idle.checksum(), one_by_one.checksum());
+            assert_eq!(with_idle.open_positions(), one_by_one.open_positions());
+            assert!(journal3 == journal1, "{symbols} symbols: idle upkeep changed the journal");
 
             let (mut batched, mut rx2) = engine(&w, symbols);
             let (mut sig_tx, sig_rx) = channel("signals", 1 << 15);
