@@ -566,13 +566,14 @@ impl<V: Venue> HotEngine<V> {
     }
 
     /// Upkeep that waits for an idle turn of the hot loop: one bounded step
-    /// (finding one symbol's first holder after a close, so that its next
-    /// SELL reads it instead of walking to it; [`Picker::find_a_first_holder`]).
-    /// Returns whether there was a step to do. Changes no decision. Hot
-    /// path: never allocates or blocks.
+    /// ([`Picker::idle_step`]: finding a symbol's first holder after a
+    /// close, or the account the next BUY considers first, so that the next
+    /// decision reads its answer instead of walking to it). Returns whether
+    /// there was a step to do. Changes no decision. Hot path: never
+    /// allocates or blocks.
     #[inline]
     pub fn on_idle(&mut self) -> bool {
-        self.picker.find_a_first_holder(&self.book)
+        self.picker.idle_step(&self.book)
     }
 
     /// Echoes a probe to the venue link: no routing, no state, no journal.

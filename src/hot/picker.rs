@@ -138,6 +138,8 @@ struct FirstHolder {
 const UNKNOWN: u32 = NONE;
 /// [`FirstHolder::account`]: the symbol has no holder.
 const NO_HOLDER: u32 = NONE - 1;
+/// [`Picker::buy_candidate`]: no account is eligible for a new position.
+const NO_CANDIDATE: u32 = NONE - 1;
 
 /// Most symbols [`Picker::close`] leaves for idle turns to find the first
 /// holder of (more: found by their next SELL).
@@ -175,6 +177,10 @@ pub struct Picker {
     first_holder: Vec<FirstHolder>,
     /// Symbols whose first holder a close left unknown, to find in idle turns.
     to_find: ToFind,
+    /// The first account the next BUY considers ([`Picker::first_candidate`]),
+    /// found in an idle turn; [`UNKNOWN`] after any change to the open
+    /// buckets or the tie rule's start, [`NO_CANDIDATE`]: no eligible account.
+    buy_candidate: u32,
     /// Whether BUY candidates are checked in the book, not the holder bits
     /// (see [`HOLDERS_CACHED_BYTES`]).
     candidates_in_book: bool,
@@ -201,6 +207,7 @@ impl Picker {
                 vec![FirstHolder { account: NO_HOLDER, slot: NONE }; symbols]
             },
             to_find: ToFind { symbols: [0; TO_FIND], len: 0 },
+            buy_candidate: UNKNOWN,
             candidates_in_book,
             accounts,
             cursor: usize::MAX,
@@ -227,6 +234,7 @@ impl Picker {
         *keys = BucketKeys { open: open_key, scale: scale_key };
         if old.open != open_key {
             self.open_buckets.shift(i, old.open, open_key);
+            self.buy_candidate = UNKNOWN;
         }
         if old.scale != scale_key {
             self.scale_buckets.shift(i, old.scale, scale_key);
@@ -288,7 +296,7 @@ impl Picker {
 
     /// Closes `a`'s position in `s` (in book slot `slot`) and records that
     /// `a` no longer holds `s`. If `a` was `s`'s first holder, the next one
-    /// is left to find ([`Picker::find_a_first_holder`], in an idle turn,
+    /// is left to find ([`Picker::idle_step`], in an idle turn,
     /// or the next SELL of `s`); the first holder whose slot the close
     /// moved follows it.
     #[inline(always)]
@@ -324,21 +332,29 @@ impl Picker {
         }
     }
 
-    /// Finds one first holder a close left unknown ([`Picker::close`]), if
-    /// any; returns whether there was one. For the hot loop's idle turns:
-    /// a bounded step (one row walk, one held-symbol scan). Unfound, a
-    /// first holder is found by the next SELL of its symbol, as part of
-    /// its decision. Hot path: never allocates.
+    /// One bounded step of upkeep for the hot loop's idle turns, if one is
+    /// due; returns whether there was one: finding a first holder that a
+    /// close left unknown ([`Picker::close`]: one row walk, one held-symbol
+    /// scan), else the first account the next BUY considers (a few words of
+    /// the bucket rows). Undone, each is done by the next decision that
+    /// needs it, as part of it. Changes no decision. Hot path: never
+    /// allocates.
     #[inline]
-    pub fn find_a_first_holder(&mut self, book: &PositionBook) -> bool {
-        let Some(n) = self.to_find.len.checked_sub(1) else { return false };
-        self.to_find.len = n;
-        let s = self.to_find.symbols[n];
-        if self.first_holder.get(s as usize).is_some_and(|f| f.account == UNKNOWN) {
-            self.settle_holder_row(s);
-            self.find_first_holder(s, book);
+    pub fn idle_step(&mut self, book: &PositionBook) -> bool {
+        if let Some(n) = self.to_find.len.checked_sub(1) {
+            self.to_find.len = n;
+            let s = self.to_find.symbols[n];
+            if self.first_holder.get(s as usize).is_some_and(|f| f.account == UNKNOWN) {
+                self.settle_holder_row(s);
+                self.find_first_holder(s, book);
+            }
+            return true;
         }
-        true
+        if self.buy_candidate == UNKNOWN {
+            self.buy_candidate = self.first_candidate();
+            return true;
+        }
+        false
     }
 
     /// Walks row `s` for its lowest-id holder and keeps it (with its slot)
@@ -370,6 +386,16 @@ impl Picker {
     pub fn pick_buy(&mut self, s: SymbolId, book: &PositionBook) -> Option<(AccountId, Route)> {
         self.settle_holder_row(s);
         let row = s as usize;
+        let c = self.buy_candidate;
+        if c < NO_CANDIDATE {
+            // The first account to consider is known (an idle turn found
+            // it): if it does not hold `s`, it is the pick, with no walk.
+            let holds = if self.candidates_in_book { book.find(c, s).is_some() } else { self.is_holder(s, c) };
+            if !holds {
+                self.chosen(c as usize);
+                return Some((c, Route::Open));
+            }
+        }
         let mut key = self.open_buckets.first_key_from(0);
         while let Some(k) = key {
             if let Some(a) = self.first_non_holder(k, s, book) {
@@ -591,6 +617,22 @@ impl Picker {
     #[inline]
     fn chosen(&mut self, a: usize) {
         self.cursor = a;
+        if self.tie_break == TieBreak::RoundRobin {
+            // the tie rule's start moved
+            self.buy_candidate = UNKNOWN;
+        }
+    }
+
+    /// The first account a BUY considers: the first member, from the tie
+    /// rule's start (wrapping), of the least-loaded open bucket.
+    #[inline]
+    fn first_candidate(&self) -> u32 {
+        let Some(k) = self.open_buckets.first_key_from(0) else { return NO_CANDIDATE };
+        let rows = &self.open_buckets.members;
+        match rows.first_from(k, self.start(), None).or_else(|| rows.first_from(k, 0, None)) {
+            Some(a) => a as u32,
+            None => NO_CANDIDATE,
+        }
     }
 }
 
@@ -747,7 +789,13 @@ mod tests {
     }
 
     #[test]
-    fn a_kept_first_holder_answers_every_sell_as_the_walk_does() {
+    fn answers_kept_from_idle_turns_give_every_decision_the_walk_gives() {
+        for tie in [TieBreak::LowestId, TieBreak::RoundRobin] {
+            kept_answers(tie);
+        }
+    }
+
+    fn kept_answers(tie: TieBreak) {
         // Three pickers over one random run: two keep each symbol's first
         // holder (one marking new holders at once, one soon), one walks
         // every time (nothing kept). Positions get closes in flight and
@@ -761,9 +809,9 @@ mod tests {
             rng ^= rng << 17;
             rng % k
         };
-        let mut kept = Picker::new(accounts, symbols as usize, slots, TieBreak::LowestId, true);
-        let mut soon = Picker::new(accounts, symbols as usize, slots, TieBreak::LowestId, true);
-        let mut walked = Picker::new(accounts, symbols as usize, slots, TieBreak::LowestId, true);
+        let mut kept = Picker::new(accounts, symbols as usize, slots, tie, true);
+        let mut soon = Picker::new(accounts, symbols as usize, slots, tie, true);
+        let mut walked = Picker::new(accounts, symbols as usize, slots, tie, true);
         walked.first_holder = Vec::new();
         assert!(!kept.first_holder.is_empty(), "a small table keeps first holders");
         let mut book = PositionBook::new(accounts, slots, 0);
@@ -785,12 +833,17 @@ mod tests {
             }
             Err(any)
         };
-        let (mut sells, mut known, mut skipped) = (0, 0, 0);
+        let (mut sells, mut known, mut skipped, mut buys, mut buys_known) = (0, 0, 0, 0, 0);
         for step in 0..30_000 {
             let s = next(symbols as u64) as SymbolId;
             match next(8) {
                 0..=3 => {
                     let pick = walked.pick_buy(s, &book);
+                    let was_known = kept.buy_candidate < NO_CANDIDATE;
+                    assert_eq!(kept.pick_buy(s, &book), pick, "step {step}: BUY of {s} ({tie:?})");
+                    assert_eq!(soon.pick_buy(s, &book), pick, "step {step}: BUY of {s} ({tie:?}, marks soon)");
+                    buys += 1;
+                    buys_known += usize::from(was_known);
                     if let Some((a, Route::Open)) = pick {
                         let slot = book.open(a, s).unwrap();
                         // one in five stays an empty reservation for a while
@@ -806,8 +859,9 @@ mod tests {
                 }
                 4 if next(3) == 0 => {
                     // idle turns find the first holders closes left unknown
-                    for p in [&mut kept, &mut soon, &mut walked] {
-                        while p.find_a_first_holder(&book) {}
+                    // and the next BUY's first account (`walked` never idles)
+                    for p in [&mut kept, &mut soon] {
+                        while p.idle_step(&book) {}
                     }
                 }
                 4 => {
@@ -847,6 +901,7 @@ mod tests {
             sells > 3_000 && known > 1_000 && sells - known > 200,
             "the run sold from known and unknown first holders: {sells} sells, {known} known"
         );
+        assert!(buys > 5_000 && buys_known > 500 && buys - buys_known > 500, "{buys} BUYs, {buys_known} known");
         assert!(skipped > 300, "and passed first holders that could not sell: {skipped}");
     }
 

@@ -187,7 +187,7 @@ mod tests {
                 }
             }
             rx3.drain(usize::MAX, |b| journal3.extend_from_slice(b));
-            assert_eq!(idle_steps > 1_000, symbols == 500, "{symbols} symbols: {idle_steps} idle steps");
+            assert!(idle_steps > 1_000, "{symbols} symbols: {idle_steps} idle steps");
             assert_eq!(with_idle.counters(), one_by_one.counters(), "{symbols} symbols, idle upkeep");
             assert_eq!(with_idle.checksum(), one_by_one.checksum());
             assert_eq!(with_idle.open_positions(), one_by_one.open_positions());
