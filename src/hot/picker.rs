@@ -640,6 +640,17 @@ impl Picker {
 mod tests {
     use super::*;
 
+    /// A xorshift stream from `seed`: each call draws a number below `k`.
+    fn below(seed: u64) -> impl FnMut(u64) -> u64 {
+        let mut rng = seed;
+        move |k| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng % k
+        }
+    }
+
     /// `n` eligible accounts with one free slot each; `holding` of them hold
     /// symbol 7. `in_book`: candidates checked in the book (as for a large
     /// holder table), else by holder bit.
@@ -733,13 +744,7 @@ mod tests {
         // every pick and holder query must agree, in both candidate modes.
         for in_book in [false, true] {
             let (accounts, symbols, slots) = (40usize, 6u32, 3usize);
-            let mut rng = 0x9E37_79B9_7F4A_7C15u64;
-            let mut next = move |k: u64| {
-                rng ^= rng << 13;
-                rng ^= rng >> 7;
-                rng ^= rng << 17;
-                rng % k
-            };
+            let mut next = below(0x9E37_79B9_7F4A_7C15u64);
             let mut now = Picker::new(accounts, symbols as usize, slots, TieBreak::LowestId, true);
             let mut soon = Picker::new(accounts, symbols as usize, slots, TieBreak::LowestId, true);
             now.candidates_in_book = in_book;
@@ -798,17 +803,12 @@ mod tests {
     fn kept_answers(tie: TieBreak) {
         // Three pickers over one random run: two keep each symbol's first
         // holder (one marking new holders at once, one soon), one walks
-        // every time (nothing kept). Positions get closes in flight and
-        // empty reservations (not SELL targets), and closes move slots.
-        // Every SELL must agree with the others and with a naive scan.
+        // every time (nothing kept; it never idles). Positions get closes in
+        // flight and empty reservations (not SELL targets), and closes move
+        // slots. Every BUY must agree with the walking picker's, every SELL
+        // with it and with a naive scan.
         let (accounts, symbols, slots) = (24usize, 5u32, 3usize);
-        let mut rng = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = move |k: u64| {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            rng % k
-        };
+        let mut next = below(0x2545_F491_4F6C_DD1Du64);
         let mut kept = Picker::new(accounts, symbols as usize, slots, tie, true);
         let mut soon = Picker::new(accounts, symbols as usize, slots, tie, true);
         let mut walked = Picker::new(accounts, symbols as usize, slots, tie, true);
