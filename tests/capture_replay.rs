@@ -176,17 +176,21 @@ fn ctrl_c_stops_with_a_partial_summary_and_resume_completes() {
     let (cap, cfg) = generate(&d, n);
     let reference = d.join("ref.db");
     let ref_out = replay_feed(&cfg, &cap, &reference, &[]);
-    // W1 signals are 1 µs apart: at speed 0.01 the 30 ms of event time take 3 s.
+    // W1 signals are 1 µs apart: at speed 0.002 the 30 ms of event time take
+    // 15 s, so the interrupt lands mid-run even on a loaded machine (CI once
+    // saw a 3 s run end before an interrupt sent at 1.2 s arrived); stopped,
+    // the run takes no longer than the wait before the interrupt.
     let db = d.join("int.db");
     let child = Command::new(bin())
-        .args(["--config", &cfg, "replay", "--feed", &cap, "--db", db.to_str().unwrap(), "--speed", "0.01"])
+        .args(["--config", &cfg, "replay", "--feed", &cap, "--db", db.to_str().unwrap(), "--speed", "0.002"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(1200));
-    let kill = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
-    assert!(kill.success());
+    std::thread::sleep(Duration::from_millis(1500));
+    // SAFETY: kill(2) on our own child's pid; no memory is involved.
+    let sent = unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    assert_eq!(sent, 0, "sending SIGINT to the replay");
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

@@ -455,7 +455,7 @@ impl Picker {
     }
 
     /// Whether the holder table is larger than the caches (see
-    /// [`HOLDERS_CACHED_BYTES`]): then lookups into it and the book are
+    /// `HOLDERS_CACHED_BYTES`, 1 MiB): then lookups into it and the book are
     /// misses worth hinting ahead ([`Picker::prefetch_sell`]).
     #[inline]
     pub fn tables_exceed_cache(&self) -> bool {
