@@ -15,7 +15,7 @@
 use tradeengine_model::{AccountId, Route, SymbolId};
 
 use super::bitrows::{first_set_bit, BitRows};
-use super::positions::{PositionBook, QTY_EPSILON};
+use super::positions::PositionBook;
 
 const NONE: u32 = u32::MAX;
 
@@ -150,6 +150,23 @@ const TO_FIND: usize = 64;
 struct ToFind {
     symbols: [SymbolId; TO_FIND],
     len: usize,
+}
+
+impl ToFind {
+    /// Adds `s`; when full, drops it (its next SELL finds the holder).
+    #[inline(always)]
+    fn push(&mut self, s: SymbolId) {
+        if let Some(slot) = self.symbols.get_mut(self.len) {
+            *slot = s;
+            self.len += 1;
+        }
+    }
+
+    #[inline(always)]
+    fn pop(&mut self) -> Option<SymbolId> {
+        self.len = self.len.checked_sub(1)?;
+        Some(self.symbols[self.len])
+    }
 }
 
 /// The routing state and its indexes.
@@ -324,9 +341,8 @@ impl Picker {
         if let Some(f) = self.first_holder.get_mut(s as usize) {
             if f.account == a {
                 f.account = if emptied { NO_HOLDER } else { UNKNOWN };
-                if !emptied && self.to_find.len < self.to_find.symbols.len() {
-                    self.to_find.symbols[self.to_find.len] = s;
-                    self.to_find.len += 1;
+                if !emptied {
+                    self.to_find.push(s);
                 }
             }
         }
@@ -341,11 +357,8 @@ impl Picker {
     /// allocates.
     #[inline]
     pub fn idle_step(&mut self, book: &PositionBook) -> bool {
-        if let Some(n) = self.to_find.len.checked_sub(1) {
-            self.to_find.len = n;
-            let s = self.to_find.symbols[n];
+        if let Some(s) = self.to_find.pop() {
             if self.first_holder.get(s as usize).is_some_and(|f| f.account == UNKNOWN) {
-                self.settle_holder_row(s);
                 self.find_first_holder(s, book);
             }
             return true;
@@ -357,10 +370,11 @@ impl Picker {
         false
     }
 
-    /// Walks row `s` for its lowest-id holder and keeps it (with its slot)
-    /// as the first holder, if first holders are kept. The row is settled.
+    /// Walks row `s` (settled first) for its lowest-id holder and keeps it
+    /// (with its slot) as the first holder, if first holders are kept.
     #[inline(always)]
     fn find_first_holder(&mut self, s: SymbolId, book: &PositionBook) {
+        self.settle_holder_row(s);
         let found = match self.holders.first_from(s as usize, 0, None) {
             None => FirstHolder { account: NO_HOLDER, slot: NONE },
             Some(a) => match book.find(a as AccountId, s) {
@@ -535,7 +549,6 @@ impl Picker {
         if let Some(&known) = self.first_holder.get(row) {
             let mut f = known;
             if f.account == UNKNOWN {
-                self.settle_holder_row(s);
                 self.find_first_holder(s, book);
                 f = self.first_holder[row];
             }
@@ -547,7 +560,7 @@ impl Picker {
                 let a = f.account as AccountId;
                 debug_assert!(book.holds_at(a, f.slot, s), "first holder {a} of {s} is not in slot {}", f.slot);
                 let p = book.get(f.slot);
-                if p.net_qty > QTY_EPSILON && p.pending_sell < QTY_EPSILON {
+                if p.sellable() {
                     // what the close will read (the walk used to bring it in)
                     book.prefetch_close(a, f.slot);
                     return Ok((a, f.slot));
@@ -561,7 +574,7 @@ impl Picker {
             any = true;
             if let Some(rec) = book.find(a as AccountId, s) {
                 let p = book.get(rec);
-                if p.net_qty > QTY_EPSILON && p.pending_sell < QTY_EPSILON {
+                if p.sellable() {
                     return Ok((a as AccountId, rec));
                 }
             }
@@ -639,6 +652,7 @@ impl Picker {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hot::positions::QTY_EPSILON;
 
     /// A xorshift stream from `seed`: each call draws a number below `k`.
     fn below(seed: u64) -> impl FnMut(u64) -> u64 {

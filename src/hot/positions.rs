@@ -84,6 +84,12 @@ impl Position {
         p
     }
 
+    /// A SELL can close it: a filled quantity and no close in flight.
+    #[inline(always)]
+    pub fn sellable(&self) -> bool {
+        self.net_qty > QTY_EPSILON && self.pending_sell < QTY_EPSILON
+    }
+
     /// No filled quantity and nothing in flight: the record can be released.
     #[inline]
     pub fn is_flat_and_idle(&self) -> bool {
@@ -259,7 +265,9 @@ impl PositionBook {
     }
 
     /// Removes `a`'s position in `s` (the account's last position moves into
-    /// its slot). Returns false if it had none.
+    /// its slot). Returns false if it had none. For a book without a picker
+    /// (benches): the engine closes through [`super::picker::Picker::close`],
+    /// which keeps the picker's first holders in step with moved slots.
     #[inline]
     pub fn close(&mut self, a: AccountId, s: SymbolId) -> bool {
         match self.find(a, s) {
