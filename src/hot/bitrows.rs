@@ -63,7 +63,19 @@ impl BitRows {
         debug_assert!(bit < self.width);
         let w = bit / 64;
         self.words[row * self.words_per_row + w] |= 1u64 << (bit % 64);
-        self.summary[row * self.summary_per_row + w / 64] |= 1u64 << (w % 64);
+        let si = self.summary_index(row, w);
+        // SAFETY: see `summary_index`
+        unsafe { *self.summary.get_unchecked_mut(si) |= 1u64 << (w % 64) };
+    }
+
+    /// Where word `w` of `row` has its summary bit. In range whenever the
+    /// word `row * words_per_row + w` is (callers index it first, checked):
+    /// that word's index is below `rows * words_per_row`, so `w` is below
+    /// `(rows - row) * words_per_row`, and `w / 64` below `(rows - row) *
+    /// summary_per_row`.
+    #[inline(always)]
+    fn summary_index(&self, row: usize, w: usize) -> usize {
+        row * self.summary_per_row + w / 64
     }
 
     /// Clears `bit` of `row`. Returns whether `row` is now empty.
@@ -71,17 +83,24 @@ impl BitRows {
     pub fn clear(&mut self, row: usize, bit: usize) -> bool {
         debug_assert!(bit < self.width);
         let w = bit / 64;
-        let wi = row * self.words_per_row + w;
-        self.words[wi] &= !(1u64 << (bit % 64));
-        if self.words[wi] != 0 {
+        let word = &mut self.words[row * self.words_per_row + w];
+        *word &= !(1u64 << (bit % 64));
+        if *word != 0 {
             return false;
         }
-        let si = row * self.summary_per_row + w / 64;
-        self.summary[si] &= !(1u64 << (w % 64));
-        // the row is empty when its whole summary is (one word for rows of
-        // up to 4,096 bits; the scan runs only when a word empties)
-        self.summary[si] == 0
-            && self.summary[row * self.summary_per_row..(row + 1) * self.summary_per_row].iter().all(|&x| x == 0)
+        let si = self.summary_index(row, w);
+        let first = row * self.summary_per_row;
+        // SAFETY: see `summary_index`; the row is in range (its word was),
+        // and so is its whole summary.
+        unsafe {
+            let sw = self.summary.get_unchecked_mut(si);
+            *sw &= !(1u64 << (w % 64));
+            // the row is empty when its whole summary is (one word for rows
+            // of up to 4,096 bits; the scan runs only when a word empties)
+            *sw == 0
+                && (self.summary_per_row == 1
+                    || self.summary.get_unchecked(first..first + self.summary_per_row).iter().all(|&x| x == 0))
+        }
     }
 
     /// Whether `bit` of `row` is set.
@@ -124,7 +143,9 @@ impl BitRows {
             if w != first {
                 low = !0;
             }
-            let bits = self.words[base + w] & low;
+            // SAFETY: the row is in range (its summary word was read) and
+            // summary bits are set only for the row's own words
+            let bits = unsafe { *self.words.get_unchecked(base + w) } & low;
             if bits != 0 {
                 return Some(w * 64 + bits.trailing_zeros() as usize);
             }
@@ -278,6 +299,22 @@ mod tests {
         assert_eq!(a.first_from(1, 6, Some((&ex, 1))), Some(9_999));
         assert_eq!(a.iter_row(1).collect::<Vec<_>>(), vec![5, 64, 9_999]);
         assert!(a.contains(1, 64) && !a.contains(1, 63) && !a.contains(2, 64));
+    }
+
+    #[test]
+    fn the_last_row_keeps_its_summary_and_a_row_past_it_panics() {
+        for width in [1, 64, 4_096, 9_000] {
+            let mut r = BitRows::new(3, width);
+            r.set(2, width - 1);
+            assert_eq!(r.first_from(2, 0, None), Some(width - 1));
+            assert!(r.clear(2, width - 1));
+            assert_eq!(r.first_from(2, 0, None), None);
+            let past = std::panic::catch_unwind(move || {
+                let mut r = r;
+                r.set(3, 0)
+            });
+            assert!(past.is_err(), "width {width}: a set in row 3 of 3 must panic");
+        }
     }
 
     #[test]

@@ -614,10 +614,7 @@ impl<V: Venue> HotEngine<V> {
         let (a, route, qty, rec) = match side {
             Side::Buy => {
                 let (a, route) = self.picker.pick_buy(s, &self.book).ok_or(Outcome::NoEligibleAccount)?;
-                d.account = a;
-                d.route = route as u8;
-                let qty = self.sizer.buy_qty(s, sig.strength, sig.close, self.accounts[a as usize].initial_capital);
-                (a, route, qty, None)
+                (a, route, f64::NAN, None)
             }
             Side::Sell => {
                 let (a, rec) = self.picker.pick_sell(s, &self.book).map_err(|any| {
@@ -627,11 +624,14 @@ impl<V: Venue> HotEngine<V> {
                         Outcome::NoHolder
                     }
                 })?;
-                d.account = a;
-                d.route = Route::Close as u8;
                 (a, Route::Close, self.book.get(rec).net_qty, Some(rec))
             }
         };
+        d.account = a;
+        d.route = route as u8;
+        // the account's row: one lookup for the sizing and every risk rule
+        let acc = &self.accounts[a as usize];
+        let qty = if BUY { self.sizer.buy_qty(s, sig.strength, sig.close, acc.initial_capital) } else { qty };
         d.qty = qty;
         // A NaN quantity is no quantity either (an infinite one is refused
         // by the risk check's quantity limit), so every order that leaves
@@ -639,7 +639,7 @@ impl<V: Venue> HotEngine<V> {
         if qty.is_nan() || qty <= 0.0 {
             return Err(Outcome::ZeroQty);
         }
-        if let Err(b) = self.risk.check(&self.accounts, a, side, qty, sig.close) {
+        if let Err(b) = self.risk.check(acc, side, qty, sig.close) {
             self.journal.emit(
                 RiskEvent {
                     rule: b.rule as u8,
@@ -691,7 +691,7 @@ impl<V: Venue> HotEngine<V> {
             p.pending_sell += plan.qty;
         }
         if plan.rec.is_none() {
-            self.refresh(a);
+            self.recount(a);
         }
         rec
     }
@@ -707,13 +707,17 @@ impl<V: Venue> HotEngine<V> {
     #[inline]
     fn fill_whole<const BUY: bool>(&mut self, plan: &Plan, px: f64) {
         let (a, s, qty) = (plan.account, plan.symbol, plan.qty);
-        let i = a as usize;
+        let acc = &mut self.accounts[a as usize];
+        self.counters.fills += 1;
         let Some(rec) = plan.rec else {
             // A new position (only a BUY opens one): its end state is known,
             // so the fresh slot is written once and never read (reading it
             // back waited on the slot's line whenever the store could not be
             // forwarded).
             debug_assert!(BUY);
+            acc.capital_used += qty * px;
+            // a BUY realizes nothing; the add keeps the sum's bits as the fill path's
+            acc.realized_pnl += 0.0;
             let slot = self
                 .book
                 .open_with(a, s, Position::bought(qty, px))
@@ -724,26 +728,19 @@ impl<V: Venue> HotEngine<V> {
             } else {
                 self.picker.add_holder(s, a, slot);
             }
-            self.accounts[i].capital_used += qty * px;
-            // a BUY realizes nothing; the add keeps the sum's bits as the fill path's
-            self.accounts[i].realized_pnl += 0.0;
-            self.counters.fills += 1;
-            self.refresh(a);
+            self.recount(a);
             return;
         };
         let p = self.book.get_mut(rec);
         if BUY {
-            self.accounts[i].capital_used += qty * px;
+            acc.capital_used += qty * px;
         } else {
-            self.accounts[i].capital_used -= qty.min(p.net_qty) * p.avg_price;
+            acc.capital_used -= qty.min(p.net_qty) * p.avg_price;
         }
-        let pnl = p.apply_fill(BUY, qty, px);
-        let closed = p.is_flat_and_idle();
-        self.accounts[i].realized_pnl += pnl;
-        self.counters.fills += 1;
-        if closed {
+        acc.realized_pnl += p.apply_fill(BUY, qty, px);
+        if p.is_flat_and_idle() {
             self.picker.close(s, a, rec, &mut self.book);
-            self.refresh(a);
+            self.recount(a);
         }
     }
 
@@ -860,7 +857,7 @@ impl<V: Venue> HotEngine<V> {
         self.journal.emit(pos.rollup(o.account, o.symbol, self.params.engine_id, o.seq, ts_event).into());
         if pos.is_flat_and_idle() {
             self.picker.close(o.symbol, o.account, rec, &mut self.book);
-            self.refresh(o.account);
+            self.recount(o.account);
         }
         if !tracked {
             return;
@@ -888,7 +885,7 @@ impl<V: Venue> HotEngine<V> {
         }
         if p.is_flat_and_idle() {
             self.picker.close(o.symbol, o.account, rec, &mut self.book);
-            self.refresh(o.account);
+            self.recount(o.account);
         }
     }
 
@@ -1031,10 +1028,20 @@ impl<V: Venue> HotEngine<V> {
         self.journal.emit((*c).into());
     }
 
+    /// Re-files account `a` in the picker after a change to its
+    /// eligibility, its limits or its open count.
     #[inline]
     fn refresh(&mut self, a: AccountId) {
         let acc = &self.accounts[a as usize];
         self.picker.refresh(a, acc.buy_eligible(), self.book.open_count(a), acc.max_open_symbols);
+    }
+
+    /// [`HotEngine::refresh`] after a position of `a` opened or closed (its
+    /// open count changed, nothing else: [`Picker::recount`]).
+    #[inline]
+    fn recount(&mut self, a: AccountId) {
+        let max_open = self.accounts[a as usize].max_open_symbols;
+        self.picker.recount(a, self.book.open_count(a), max_open);
     }
 
     // ---------------------------------------------------------------- results

@@ -77,15 +77,19 @@ impl<const MEMBERS: bool> Buckets<MEMBERS> {
     #[inline(always)]
     fn shift(&mut self, a: usize, old: u32, key: u32) {
         debug_assert_ne!(old, key);
+        // SAFETY (the `nonempty` words): `k / 64` is in range for every key
+        // `k` below the bucket count, which the checked access to bucket
+        // `k`'s row or count just before it proves.
         if old != NONE {
             let emptied = if MEMBERS {
                 self.members.clear(old as usize, a)
             } else {
-                self.len[old as usize] -= 1;
-                self.len[old as usize] == 0
+                let len = &mut self.len[old as usize];
+                *len -= 1;
+                *len == 0
             };
             if emptied {
-                self.nonempty[old as usize / 64] &= !(1u64 << (old % 64));
+                unsafe { *self.nonempty.get_unchecked_mut(old as usize / 64) &= !(1u64 << (old % 64)) };
             }
         }
         if key != NONE {
@@ -94,7 +98,7 @@ impl<const MEMBERS: bool> Buckets<MEMBERS> {
             } else {
                 self.len[key as usize] += 1;
             }
-            self.nonempty[key as usize / 64] |= 1u64 << (key % 64);
+            unsafe { *self.nonempty.get_unchecked_mut(key as usize / 64) |= 1u64 << (key % 64) };
         }
     }
 
@@ -246,9 +250,31 @@ impl Picker {
         let i = a as usize;
         let open_key = if buy_eligible && open_count < max_open { open_count } else { NONE };
         let scale_key = if buy_eligible { open_count } else { NONE };
+        let old = std::mem::replace(&mut self.keys[i], BucketKeys { open: open_key, scale: scale_key });
+        self.shift(i, old, open_key, scale_key);
+    }
+
+    /// [`Picker::refresh`] after a change to `a`'s open count alone (a
+    /// position opened or closed; its eligibility is as at its last
+    /// re-filing, which its scale-in key records: an eligible account is in
+    /// a scale-in bucket, the one of its open count). Hot path: reads the
+    /// account's keys only, never allocates.
+    #[inline]
+    pub fn recount(&mut self, a: AccountId, open_count: u32, max_open: u32) {
+        let i = a as usize;
         let keys = &mut self.keys[i];
-        let old = *keys;
-        *keys = BucketKeys { open: open_key, scale: scale_key };
+        if keys.scale == NONE {
+            // not eligible: in no bucket, and it stays out
+            return;
+        }
+        let open_key = if open_count < max_open { open_count } else { NONE };
+        let old = std::mem::replace(keys, BucketKeys { open: open_key, scale: open_count });
+        self.shift(i, old, open_key, open_count);
+    }
+
+    /// Moves account `i` from its `old` buckets to those of the new keys.
+    #[inline(always)]
+    fn shift(&mut self, i: usize, old: BucketKeys, open_key: u32, scale_key: u32) {
         if old.open != open_key {
             self.open_buckets.shift(i, old.open, open_key);
             self.buy_candidate = UNKNOWN;
@@ -680,6 +706,64 @@ mod tests {
             p.refresh(a as AccountId, true, book.open_count(a as AccountId), 2);
         }
         (p, book)
+    }
+
+    #[test]
+    fn a_recount_files_the_account_where_a_full_refresh_does() {
+        // Two pickers over the same book: one re-filed in full after every
+        // change, one recounted after opens and closes (refreshed only when
+        // eligibility or the limit changes). Their buckets must agree.
+        let (n, slots) = (130, 6);
+        let mut full = Picker::new(n, 40, slots, TieBreak::LowestId, true);
+        let mut counted = Picker::new(n, 40, slots, TieBreak::LowestId, true);
+        let mut book = PositionBook::new(n, slots, 0);
+        let mut eligible = vec![true; n];
+        let mut max_open = vec![slots as u32; n];
+        let mut next = below(0x005E_ED0F_2026);
+        for a in 0..n as AccountId {
+            full.refresh(a, true, 0, max_open[a as usize]);
+            counted.refresh(a, true, 0, max_open[a as usize]);
+        }
+        for step in 0..20_000 {
+            let a = next(n as u64) as AccountId;
+            let i = a as usize;
+            let policy_change = match next(10) {
+                0 => {
+                    eligible[i] = !eligible[i];
+                    true
+                }
+                1 => {
+                    max_open[i] = next(slots as u64 + 1) as u32;
+                    true
+                }
+                2..=5 => {
+                    let s = next(40) as SymbolId;
+                    if book.find(a, s).is_some() || book.open(a, s).is_none() {
+                        continue;
+                    }
+                    false
+                }
+                _ => {
+                    let held: Vec<SymbolId> = book.positions_of(a).map(|(s, _)| s).collect();
+                    let Some(&s) = held.get(next(held.len() as u64 + 1) as usize) else { continue };
+                    let slot = book.find(a, s).unwrap();
+                    let _ = book.close_slot(a, slot);
+                    false
+                }
+            };
+            let count = book.open_count(a);
+            full.refresh(a, eligible[i], count, max_open[i]);
+            if policy_change {
+                counted.refresh(a, eligible[i], count, max_open[i]);
+            } else {
+                counted.recount(a, count, max_open[i]);
+            }
+            assert_eq!(counted.keys, full.keys, "step {step}: account {a}");
+            assert_eq!(counted.open_buckets.members, full.open_buckets.members, "step {step}");
+            assert_eq!(counted.open_buckets.nonempty, full.open_buckets.nonempty, "step {step}");
+            assert_eq!(counted.scale_buckets.len, full.scale_buckets.len, "step {step}");
+            assert_eq!(counted.scale_buckets.nonempty, full.scale_buckets.nonempty, "step {step}");
+        }
     }
 
     #[test]

@@ -176,9 +176,12 @@ impl PositionBook {
     /// load wait for the compare: on W2, where both are DRAM misses, it was
     /// 10-20 % slower for 9 % fewer instructions on W1.
     pub fn find(&self, a: AccountId, s: SymbolId) -> Option<u32> {
+        let n = *self.used.get(a as usize)? as usize;
         let base = a as usize * self.slots_per_account;
-        let n = self.used[a as usize] as usize;
-        let syms = &self.held_symbol[base..base + n];
+        // SAFETY: `a` is in range (its count was read), and every account's
+        // run `base .. base + used[a]` lies inside `held_symbol` (`used[a]`
+        // never exceeds the slots per account: `open_with` checks).
+        let syms = unsafe { self.held_symbol.get_unchecked(base..base + n) };
         syms.iter().position(|&x| x == s).map(|i| (base + i) as u32)
     }
 
@@ -237,7 +240,8 @@ impl PositionBook {
     /// Whether [`PositionBook::open`] would succeed for account `a`.
     #[inline]
     pub fn can_open(&self, a: AccountId) -> bool {
-        (self.used[a as usize] as usize) < self.slots_per_account && self.open_total < self.capacity
+        self.used.get(a as usize).is_some_and(|&n| (n as usize) < self.slots_per_account)
+            && self.open_total < self.capacity
     }
 
     /// Opens an empty position of `a` in `s` (the caller checked it has none
@@ -252,15 +256,20 @@ impl PositionBook {
     /// once, never read). Never allocates.
     #[inline]
     pub fn open_with(&mut self, a: AccountId, s: SymbolId, p: Position) -> Option<u32> {
-        if !self.can_open(a) {
+        let used = self.used.get_mut(a as usize)?;
+        let n = *used as usize;
+        if n >= self.slots_per_account || self.open_total >= self.capacity {
             return None;
         }
-        let n = self.used[a as usize] as usize;
-        let slot = a as usize * self.slots_per_account + n;
-        self.positions[slot] = p;
-        self.held_symbol[slot] = s;
-        self.used[a as usize] += 1;
+        *used += 1;
         self.open_total += 1;
+        let slot = a as usize * self.slots_per_account + n;
+        // SAFETY: `a` is in range and `n` is below the slots per account, so
+        // the slot is inside the account's run, inside both tables.
+        unsafe {
+            *self.positions.get_unchecked_mut(slot) = p;
+            *self.held_symbol.get_unchecked_mut(slot) = s;
+        }
         Some(slot as u32)
     }
 
@@ -286,16 +295,21 @@ impl PositionBook {
     /// `slot` was the last).
     #[inline]
     pub fn close_slot(&mut self, a: AccountId, slot: u32) -> Option<(SymbolId, u32)> {
-        let (slot, last) = (slot as usize, a as usize * self.slots_per_account + self.used[a as usize] as usize - 1);
-        debug_assert!(
-            slot >= a as usize * self.slots_per_account && slot <= last,
-            "slot {slot} is not one of account {a}'s open positions"
-        );
-        self.held_symbol[slot] = self.held_symbol[last];
-        self.positions[slot] = self.positions[last];
-        self.used[a as usize] -= 1;
+        let base = a as usize * self.slots_per_account;
+        let used = &mut self.used[a as usize];
+        let (slot, n) = (slot as usize, *used as usize);
+        assert!(slot.wrapping_sub(base) < n, "slot {slot} is not one of account {a}'s open positions");
+        *used -= 1;
         self.open_total -= 1;
-        (slot != last).then(|| (self.held_symbol[slot], last as u32))
+        let last = base + n - 1;
+        // SAFETY: `base <= slot <= last < base + used[a]`, inside the
+        // account's run (see `find`).
+        unsafe {
+            let moved = *self.held_symbol.get_unchecked(last);
+            *self.held_symbol.get_unchecked_mut(slot) = moved;
+            *self.positions.get_unchecked_mut(slot) = *self.positions.get_unchecked(last);
+            (slot != last).then_some((moved, last as u32))
+        }
     }
 
     /// The position in a slot.
@@ -336,6 +350,31 @@ mod tests {
             b.prefetch_next_slot(a);
         }
         assert_eq!((b.find(2, 7), b.find(0, 7), b.open_total()), (Some(slot), None, 1));
+    }
+
+    #[test]
+    fn ids_outside_the_book_find_nothing_and_open_nothing() {
+        let mut b = PositionBook::new(3, 2, 0);
+        assert_eq!(b.open(3, 1), None, "account 3 of 3");
+        assert_eq!(b.open(u32::MAX, 1), None);
+        assert!(!b.can_open(3));
+        assert_eq!(b.find(3, 1), None);
+        let (x, y) = (b.open(2, 1).unwrap(), b.open(2, 4).unwrap());
+        assert_eq!(b.open(2, 5), None, "the account's two slots are taken");
+        assert_eq!((b.find(2, 1), b.find(2, 4), b.find(2, 5)), (Some(x), Some(y), None));
+        assert_eq!(b.close_slot(2, x), Some((4, y)), "the last position moves into the closed slot");
+        assert_eq!((b.find(2, 4), b.open_count(2), b.open_total()), (Some(x), 1, 1));
+    }
+
+    #[test]
+    #[should_panic(expected = "is not one of account 1's open positions")]
+    fn closing_a_slot_the_account_does_not_hold_panics() {
+        let mut b = PositionBook::new(3, 2, 0);
+        let slot = b.open(2, 1).unwrap();
+        let _ = b.open(1, 1).unwrap();
+        // account 1's run is slots 2..4 with one used: slot 3 is free, and
+        // account 2's slot is not account 1's
+        let _ = b.close_slot(1, slot);
     }
 
     #[test]

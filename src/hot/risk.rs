@@ -5,9 +5,9 @@
 //!
 //! Hot-path rules: pure checks on preallocated tables; never allocates.
 
-use tradeengine_model::{AccountId, AccountStatus, Outcome, Side};
+use tradeengine_model::{AccountStatus, Outcome, Side};
 
-use super::accounts::AccountTable;
+use super::accounts::AccountState;
 
 /// A failed check: the rule (as its drop outcome), the value seen and the limit.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -25,10 +25,9 @@ pub struct RiskGuard {
 }
 
 impl RiskGuard {
-    /// Checks an order of `qty` at `price` for account `a`.
+    /// Checks an order of `qty` at `price` for the account whose row is `r`.
     #[inline(always)]
-    pub fn check(&self, t: &AccountTable, a: AccountId, side: Side, qty: f64, price: f64) -> Result<(), Breach> {
-        let r = &t[a as usize];
+    pub fn check(&self, r: &AccountState, side: Side, qty: f64, price: f64) -> Result<(), Breach> {
         let breach = |rule, value, limit| Err(Breach { rule, value, limit });
         if self.global_kill {
             return breach(Outcome::KillSwitch, 1.0, 0.0);
@@ -62,6 +61,7 @@ impl RiskGuard {
 
 #[cfg(test)]
 mod tests {
+    use super::super::accounts::AccountTable;
     use super::*;
     use tradeengine_model::AccountPolicy;
 
@@ -83,21 +83,21 @@ mod tests {
     fn each_rule_fires_in_order() {
         let mut t = table();
         let mut g = RiskGuard::default();
-        assert_eq!(g.check(&t, 0, Side::Buy, 10.0, 100.0), Ok(()));
-        assert_eq!(g.check(&t, 0, Side::Buy, 101.0, 1.0).unwrap_err().rule, Outcome::MaxOrderQty);
-        let b = g.check(&t, 0, Side::Buy, 60.0, 100.0).unwrap_err();
+        assert_eq!(g.check(&t[0], Side::Buy, 10.0, 100.0), Ok(()));
+        assert_eq!(g.check(&t[0], Side::Buy, 101.0, 1.0).unwrap_err().rule, Outcome::MaxOrderQty);
+        let b = g.check(&t[0], Side::Buy, 60.0, 100.0).unwrap_err();
         assert_eq!((b.rule, b.value, b.limit), (Outcome::MaxOrderNotional, 6_000.0, 5_000.0));
         t[0].capital_used = 4_500.0;
-        let b = g.check(&t, 0, Side::Buy, 10.0, 100.0).unwrap_err();
+        let b = g.check(&t[0], Side::Buy, 10.0, 100.0).unwrap_err();
         assert_eq!((b.rule, b.value, b.limit), (Outcome::CapitalUsage, 5_500.0, 5_000.0));
-        assert_eq!(g.check(&t, 0, Side::Sell, 10.0, 100.0), Ok(()), "capital usage never blocks a close");
+        assert_eq!(g.check(&t[0], Side::Sell, 10.0, 100.0), Ok(()), "capital usage never blocks a close");
         t[0].open_orders = 2;
-        assert_eq!(g.check(&t, 0, Side::Sell, 1.0, 1.0).unwrap_err().rule, Outcome::MaxOpenOrders);
+        assert_eq!(g.check(&t[0], Side::Sell, 1.0, 1.0).unwrap_err().rule, Outcome::MaxOpenOrders);
         t[0].status = AccountStatus::Blocked;
-        assert_eq!(g.check(&t, 0, Side::Buy, 1.0, 1.0).unwrap_err().rule, Outcome::BuysBlocked);
+        assert_eq!(g.check(&t[0], Side::Buy, 1.0, 1.0).unwrap_err().rule, Outcome::BuysBlocked);
         t[0].killed = true;
-        assert_eq!(g.check(&t, 0, Side::Sell, 1.0, 1.0).unwrap_err().rule, Outcome::AccountKilled);
+        assert_eq!(g.check(&t[0], Side::Sell, 1.0, 1.0).unwrap_err().rule, Outcome::AccountKilled);
         g.global_kill = true;
-        assert_eq!(g.check(&t, 0, Side::Sell, 1.0, 1.0).unwrap_err().rule, Outcome::KillSwitch);
+        assert_eq!(g.check(&t[0], Side::Sell, 1.0, 1.0).unwrap_err().rule, Outcome::KillSwitch);
     }
 }
