@@ -425,18 +425,31 @@ impl Picker {
     #[inline]
     pub fn pick_buy(&mut self, s: SymbolId, book: &PositionBook) -> Option<(AccountId, Route)> {
         self.settle_holder_row(s);
-        let row = s as usize;
         let c = self.buy_candidate;
         if c < NO_CANDIDATE {
             // The first account to consider is known (an idle turn found
             // it): if it does not hold `s`, it is the pick, with no walk.
-            let holds = if self.candidates_in_book { book.find(c, s).is_some() } else { self.is_holder(s, c) };
-            if !holds {
+            if !self.holds_candidate(s, c as usize, book) {
                 self.chosen(c as usize);
                 return Some((c, Route::Open));
             }
         }
-        let mut key = self.open_buckets.first_key_from(0);
+        // the least-loaded bucket here; the others and scale-in out of line
+        if let Some(k) = self.open_buckets.first_key_from(0) {
+            if let Some(a) = self.first_non_holder(k, s, book) {
+                self.chosen(a);
+                return Some((a as AccountId, Route::Open));
+            }
+        }
+        self.pick_buy_past_least(s, book)
+    }
+
+    /// [`Picker::pick_buy`] when no member of the least-loaded open bucket
+    /// can take the BUY: the other buckets, in load order, then scale-in.
+    #[inline(never)]
+    fn pick_buy_past_least(&mut self, s: SymbolId, book: &PositionBook) -> Option<(AccountId, Route)> {
+        let row = s as usize;
+        let mut key = self.open_buckets.first_key_from(0).and_then(|k| self.open_buckets.first_key_from(k + 1));
         while let Some(k) = key {
             if let Some(a) = self.first_non_holder(k, s, book) {
                 self.chosen(a);
@@ -626,23 +639,52 @@ impl Picker {
     }
 
     /// [`Picker::first_non_holder`] among the members `lo..hi` of bucket `k`.
+    /// The first member is checked here; the rest, needed only when it
+    /// holds `s`, out of line ([`Picker::first_non_holder_after`]), so the
+    /// common case carries none of the loop's set-up.
     #[inline(always)]
     fn first_non_holder_in(&self, k: usize, s: SymbolId, book: &PositionBook, lo: usize, hi: usize) -> Option<usize> {
+        let a = self.open_buckets.members.first_from(k, lo, None).filter(|&a| a < hi)?;
+        if !self.holds_candidate(s, a, book) {
+            return Some(a);
+        }
+        self.first_non_holder_after(k, s, book, a + 1, hi)
+    }
+
+    /// [`Picker::first_non_holder_in`] past its first member, which holds
+    /// `s`: a few more candidates one by one, then the bucket row masked
+    /// with the holder row.
+    #[inline(never)]
+    fn first_non_holder_after(
+        &self,
+        k: usize,
+        s: SymbolId,
+        book: &PositionBook,
+        lo: usize,
+        hi: usize,
+    ) -> Option<usize> {
         let rows = &self.open_buckets.members;
         let mut from = lo;
-        for _ in 0..CANDIDATES_CHECKED {
+        for _ in 1..CANDIDATES_CHECKED {
             let a = rows.first_from(k, from, None).filter(|&a| a < hi)?;
-            let holds = if self.candidates_in_book {
-                book.find(a as AccountId, s).is_some()
-            } else {
-                self.is_holder(s, a as AccountId)
-            };
-            if !holds {
+            if !self.holds_candidate(s, a, book) {
                 return Some(a);
             }
             from = a + 1;
         }
         rows.first_from(k, from, Some((&self.holders, s as usize))).filter(|&a| a < hi)
+    }
+
+    /// Does BUY candidate `a` hold `s`? Checked in its own held symbols when
+    /// the holder table is large (see [`HOLDERS_CACHED_BYTES`]), else by its
+    /// holder bit.
+    #[inline(always)]
+    fn holds_candidate(&self, s: SymbolId, a: usize, book: &PositionBook) -> bool {
+        if self.candidates_in_book {
+            book.find(a as AccountId, s).is_some()
+        } else {
+            self.is_holder(s, a as AccountId)
+        }
     }
 
     #[inline]
