@@ -587,7 +587,8 @@ impl Picker {
         let mut any = false;
         if let Some(&known) = self.first_holder.get(row) {
             let mut f = known;
-            if f.account == UNKNOWN {
+            let walked = f.account == UNKNOWN;
+            if walked {
                 self.find_first_holder(s, book);
                 f = self.first_holder[row];
             }
@@ -600,8 +601,10 @@ impl Picker {
                 debug_assert!(book.holds_at(a, f.slot, s), "first holder {a} of {s} is not in slot {}", f.slot);
                 let p = book.get(f.slot);
                 if p.sellable() {
-                    // what the close will read (the walk used to bring it in)
-                    book.prefetch_close(a, f.slot);
+                    if !walked {
+                        // what the close will read (a walk brings it in)
+                        book.prefetch_close(a, f.slot);
+                    }
                     return Ok((a, f.slot));
                 }
                 any = true;
