@@ -28,10 +28,12 @@ use super::risk::RiskGuard;
 use super::sizing::{Sizer, SizingParams};
 
 /// How many signals ahead of the one being routed a batch hints its
-/// symbol's state into cache ([`HotEngine::prefetch_signal`]), with tables
-/// in cache (W1) and larger than the caches (W2, one more: the SELL
-/// look-ahead's first step reads what this hint brings in).
-const PREFETCH_AHEAD: [usize; 2] = [4, 5];
+/// symbol's state into cache ([`HotEngine::prefetch_signal`]) when the
+/// tables are larger than the caches (W2; one more than the SELL
+/// look-ahead's first step, which reads what this hint brings in). With
+/// cached tables (W1) there is no hint: its ~26 instructions per signal
+/// cost more than it saved (session 13: fewer ns per signal without it).
+const PREFETCH_AHEAD: usize = 5;
 
 /// The SELL look-ahead's steps and how many signals ahead each runs: one
 /// step per signal, each reading what the step before brought in
@@ -385,9 +387,10 @@ impl<V: Venue> HotEngine<V> {
 
     /// Routes a drained batch of signals in order, as [`HotEngine::on_signal`]
     /// each, with two additions: while routing one it hints the state of
-    /// those a few places after it into cache ([`HotEngine::prefetch_signal`],
-    /// [`HotEngine::prefetch_sell`]), and the last one's order, with any
-    /// staged before it, leaves the moment it is submitted
+    /// those a few places after it into cache when the tables are larger
+    /// than the caches ([`HotEngine::prefetch_signal`],
+    /// [`HotEngine::prefetch_sell`], [`HotEngine::prefetch_buy`]), and the
+    /// last one's order, with any staged before it, leaves the moment it is submitted
     /// ([`HotEngine::on_signal_and_publish`]). Decisions are exactly those of
     /// routing the signals one by one. Hot path: never allocates or blocks.
     #[inline]
@@ -399,23 +402,24 @@ impl<V: Venue> HotEngine<V> {
         }
     }
 
-    /// [`HotEngine::on_signal_batch`], with the SELL and BUY look-aheads
-    /// when `DEEP` (tables larger than the caches; with cached tables, as in
-    /// W1, their instructions buy nothing). The BUY look-ahead runs one
+    /// [`HotEngine::on_signal_batch`], with the look-aheads when `DEEP`
+    /// (tables larger than the caches; with cached tables, as in W1, their
+    /// instructions cost more than they save). The BUY look-ahead runs one
     /// signal ahead only: its guess of the account assumes every BUY before
     /// it takes the next candidate, which more signals in between make wrong
     /// more often (two ahead measured slower than one on W2).
     #[inline]
     fn route_batch<const DEEP: bool>(&mut self, batch: &[StrategySignal]) {
         let Some((last, rest)) = batch.split_last() else { return };
-        // batch[0] is routed at once: the hints start with the one after it.
-        let symbol_ahead = PREFETCH_AHEAD[usize::from(DEEP)];
-        batch.iter().skip(1).take(symbol_ahead - 1).for_each(|s| self.prefetch_signal(s));
+        if DEEP {
+            // batch[0] is routed at once: the hints start with the one after it.
+            batch.iter().skip(1).take(PREFETCH_AHEAD - 1).for_each(|s| self.prefetch_signal(s));
+        }
         for (i, s) in rest.iter().enumerate() {
-            if let Some(ahead) = batch.get(i + symbol_ahead) {
-                self.prefetch_signal(ahead);
-            }
             if DEEP {
+                if let Some(ahead) = batch.get(i + PREFETCH_AHEAD) {
+                    self.prefetch_signal(ahead);
+                }
                 if let Some(next) = batch.get(i + 1) {
                     if next.side == Side::Buy as u8 {
                         self.prefetch_buy(next, usize::from(s.side == Side::Buy as u8));
