@@ -361,6 +361,28 @@ impl<V: Venue> HotEngine<V> {
         self.journal.flush();
     }
 
+    /// Publishes staged orders only (journal records wait for
+    /// [`HotEngine::flush_journal`]). Hot path: never blocks.
+    #[inline]
+    pub fn flush_orders(&mut self) {
+        self.venue.flush();
+    }
+
+    /// Publishes staged journal records. Its cost is a store fence after
+    /// the streamed records (~190 ns on an Intel Xeon, measured in session
+    /// 13), which the hot loop pays once per many records, or in idle
+    /// time ([`crate::hot::run_hot_loop`]). Hot path: never blocks.
+    #[inline]
+    pub fn flush_journal(&mut self) {
+        self.journal.flush();
+    }
+
+    /// Journal records written and not yet published.
+    #[inline]
+    pub fn journal_pending(&self) -> usize {
+        self.journal.pending()
+    }
+
     /// Flushes and closes the journal (end of run).
     pub fn close_journal(&mut self) {
         self.journal.close();

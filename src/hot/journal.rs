@@ -64,6 +64,12 @@ impl JournalOut {
         w.reserve(&mut self.waiter).is_ok() && w.has_room()
     }
 
+    /// Records written and not yet published.
+    #[inline]
+    pub fn pending(&self) -> usize {
+        self.writer.as_ref().map_or(0, InPlaceWriter::pending)
+    }
+
     /// Publishes every record written since the last flush.
     #[inline]
     pub fn flush(&mut self) {
