@@ -267,7 +267,7 @@ mod tests {
             }
             got
         };
-        assert!(JOURNAL_BATCH > 3);
+        const { assert!(JOURNAL_BATCH > 3) };
         sig_tx.push_slice(&sigs[..3], &mut waiter).unwrap();
         assert_eq!(wait_for(&mut rx, 3, "three signals, then quiet"), 3, "one record per routed or dropped signal");
         sig_tx.push_slice(&sigs[3..2_003], &mut waiter).unwrap();
