@@ -142,12 +142,6 @@ impl<T: Copy> InPlaceWriter<T> {
         Ok(())
     }
 
-    /// Items written since the last publish (invisible to the consumer yet).
-    #[inline(always)]
-    pub fn pending(&self) -> usize {
-        self.written
-    }
-
     /// True while the reserved run has a free slot (the next
     /// [`InPlaceWriter::try_write`] succeeds).
     #[inline(always)]

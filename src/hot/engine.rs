@@ -357,8 +357,8 @@ impl<V: Venue> HotEngine<V> {
     /// Publishes staged orders (first: they are latency-critical), then staged journal records.
     #[inline]
     pub fn flush(&mut self) {
-        self.venue.flush();
-        self.journal.flush();
+        self.flush_orders();
+        self.flush_journal();
     }
 
     /// Publishes staged orders only (journal records wait for

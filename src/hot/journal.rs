@@ -67,7 +67,7 @@ impl JournalOut {
     /// Records written and not yet published.
     #[inline]
     pub fn pending(&self) -> usize {
-        self.writer.as_ref().map_or(0, InPlaceWriter::pending)
+        self.writer.as_ref().map_or(0, InPlaceWriter::unpublished)
     }
 
     /// Publishes every record written since the last flush.
