@@ -20,14 +20,27 @@ fn script() -> PathBuf {
 }
 
 /// A base port P with P..P+4 free (coordinator, tablet server 0, ZooKeeper,
-/// tablet servers 1 and 2).
+/// tablet servers 1 and 2), below the kernel's ephemeral range: ports from
+/// that range (what `bind(0)` hands out) are also the source ports of
+/// outgoing connections, and one of those (the cluster's own JVMs', a
+/// parallel test's client) could take P+k between this check and the
+/// server's bind — CI once saw a tablet server fail with "Address already
+/// in use". Each call in a process starts from a different candidate, so
+/// parallel tests do not pick the same range.
 pub fn free_base() -> u16 {
-    loop {
-        let p = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        if p < 60_000 && (1..5).all(|k| std::net::TcpListener::bind(("127.0.0.1", p + k)).is_ok()) {
-            return p;
-        }
-    }
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static CALLS: AtomicU32 = AtomicU32::new(0);
+    let ephemeral_low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| r.split_whitespace().next()?.parse::<u32>().ok())
+        .unwrap_or(32_768);
+    let (low, high) = (10_000u32, ephemeral_low.saturating_sub(5).max(10_100));
+    let slots = (high - low) / 5;
+    let first = std::process::id().wrapping_mul(7_919).wrapping_add(CALLS.fetch_add(1, Ordering::Relaxed) * 97);
+    (0..slots)
+        .map(|i| (low + (first.wrapping_add(i) % slots) * 5) as u16)
+        .find(|&p| (0..5).all(|k| std::net::TcpListener::bind(("127.0.0.1", p + k)).is_ok()))
+        .expect("no five free loopback ports below the ephemeral range")
 }
 
 impl Cluster {
