@@ -30,24 +30,10 @@ while [ $# -gt 0 ]; do
 done
 
 die() { echo "executor.sh: $*" >&2; exit 2; }
+# shellcheck source=../lib/java-server.sh
+. "$here/../lib/java-server.sh"
 
-classpath() {
-    command -v java >/dev/null || die "no java on PATH (install a JDK 17, e.g. Debian openjdk-17-jre-headless)"
-    command -v mvn >/dev/null || die "no mvn on PATH (install Maven, e.g. Debian maven)"
-    local cache="$here/target/classpath.txt"
-    if [ ! -s "$cache" ] || [ "$here/pom.xml" -nt "$cache" ]; then
-        mkdir -p "$here/target"
-        if ! mvn -q -f "$here/pom.xml" dependency:build-classpath -Dmdep.outputFile="$cache" >"$here/target/mvn.log" 2>&1; then
-            tail -n 20 "$here/target/mvn.log" >&2
-            die "Maven could not resolve the QuickFIX/J Executor (see $here/target/mvn.log)"
-        fi
-    fi
-    cat "$cache"
-}
-
-port_open() {
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0 || return 1
-}
+classpath() { maven_classpath "the QuickFIX/J Executor"; }
 
 case "$cmd" in
     classpath)

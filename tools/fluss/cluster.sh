@@ -35,21 +35,10 @@ while [ $# -gt 0 ]; do
     esac
 done
 die() { echo "cluster.sh: $*" >&2; exit 2; }
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# shellcheck source=../lib/java-server.sh
+. "$here/../lib/java-server.sh"
 
-classpath() {
-    command -v java >/dev/null || die "no java on PATH (install a JDK 17, e.g. Debian default-jdk-headless)"
-    command -v mvn >/dev/null || die "no mvn on PATH (install Maven, e.g. Debian maven)"
-    local cache="$here/target/classpath.txt"
-    if [ ! -s "$cache" ] || [ "$here/pom.xml" -nt "$cache" ]; then
-        mkdir -p "$here/target"
-        if ! mvn -q -f "$here/pom.xml" dependency:build-classpath -Dmdep.outputFile="$cache" >"$here/target/mvn.log" 2>&1; then
-            tail -n 20 "$here/target/mvn.log" >&2
-            die "Maven could not resolve fluss-server (see $here/target/mvn.log)"
-        fi
-    fi
-    cat "$cache"
-}
+classpath() { maven_classpath "fluss-server"; }
 
 JAVA_OPTS=(-Xms64m -Xmx384m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:ActiveProcessorCount=2
            --add-opens=java.base/java.nio=ALL-UNNAMED --add-opens=java.base/java.lang=ALL-UNNAMED
