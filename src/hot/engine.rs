@@ -29,20 +29,24 @@ use super::sizing::{Sizer, SizingParams};
 
 /// How many signals ahead of the one being routed a batch hints its
 /// symbol's state into cache ([`HotEngine::prefetch_signal`]) when the
-/// tables are larger than the caches (W2; one more than the SELL
+/// tables are larger than the caches (W2; two more than the SELL
 /// look-ahead's first step, which reads what this hint brings in). With
 /// cached tables (W1) there is no hint: its ~26 instructions per signal
 /// cost more than it saved (session 13: fewer ns per signal without it).
-const PREFETCH_AHEAD: usize = 5;
+const PREFETCH_AHEAD: usize = 7;
 
-/// The SELL look-ahead's steps and how many signals ahead each runs: one
-/// step per signal, each reading what the step before brought in
+/// The SELL look-ahead's steps and how many signals ahead each runs, two
+/// signals apart, each reading what the step before brought in
 /// ([`HotEngine::prefetch_sell`]; only for tables larger than the caches).
-/// On W2 (engine alone) steps at 4/3/2 ahead were ~10 % faster than at
-/// 3/2/1: the position a SELL closes, its last step, is a DRAM miss that one
-/// signal of lead did not cover.
+/// Each step's read waits on the previous step's miss: one signal apart
+/// (~130 ns on W2) left some of those DRAM misses unfinished. On the Zen 5
+/// VM of session 14, `bench w1 --workload w2` with the symbol hint 7 ahead
+/// and the steps at 5/3/1 beat 5 and 4/3/2 in 13 of 16 alternating pairs
+/// (medians +7 % and +16 % in two sets); 8 and 7/5/3, or 7 and 6/4/2,
+/// also beat 4/3/2, by less. Sessions 8 and 10 had found 4/3/2 better
+/// than 3/2/1 on an older VM.
 const SELL_LOOK_AHEAD: [(usize, SellLookAhead); 3] =
-    [(4, SellLookAhead::HolderWord), (3, SellLookAhead::HolderBook), (2, SellLookAhead::Position)];
+    [(5, SellLookAhead::HolderWord), (3, SellLookAhead::HolderBook), (1, SellLookAhead::Position)];
 
 /// Capacities and rules of a hot engine (from the validated config).
 #[derive(Clone, Debug, PartialEq)]
