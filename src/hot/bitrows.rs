@@ -1,10 +1,13 @@
-//! Rows of fixed-width bitsets with a one-level summary, for the picker's
-//! indexes (accounts by open count, holders by symbol).
+//! Rows of fixed-width bitsets with a summary (and, for rows wider than
+//! 4,096 bits, a summary of the summary: the top), for the picker's indexes
+//! (accounts by open count, holders by symbol).
 //!
 //! Hot-path rules: after [`BitRows::new`] nothing here allocates; every query
-//! skips empty 64-bit words through the summary, so finding the first set bit
-//! of a row costs O(row width / 4096) word reads plus one per non-empty word
-//! visited, never a scan of every account.
+//! skips empty 64-bit words through the summary and empty summary words
+//! through the top, so finding the first set bit of a row costs a top word,
+//! a summary word and a data word (plus one per non-empty word visited; a
+//! loop over top words only past 262,144 bits), never a scan of every
+//! account.
 
 /// The lowest set bit `>= from` of `words` read as one bitset (bit `i` is
 /// bit `i % 64` of word `i / 64`), scanning word by word.
@@ -19,15 +22,38 @@ pub fn first_set_bit(words: &[u64], from: usize) -> Option<usize> {
     Some(w * 64 + bits.trailing_zeros() as usize)
 }
 
+/// The first non-zero data word at or after word `w` of one row, by the
+/// row's `summary` and its `top` (empty for a one-word summary): the
+/// summary word of `w`, else the first non-empty one after it, found in
+/// the top. Reads at most one summary word, one top word and the summary
+/// word it names (top words in a loop only past 64 summary words).
+#[inline(always)]
+fn next_word(summary: &[u64], top: &[u64], w: usize) -> Option<usize> {
+    let sw = w / 64;
+    let bits = *summary.get(sw)? & (!0u64 << (w % 64));
+    if bits != 0 {
+        return Some(sw * 64 + bits.trailing_zeros() as usize);
+    }
+    // top bits are set only for the row's own non-zero summary words
+    let next = first_set_bit(top, sw + 1)?;
+    Some(next * 64 + summary[next].trailing_zeros() as usize)
+}
+
 /// `rows` bitsets of `width` bits each, stored row-major.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BitRows {
     width: usize,
     words_per_row: usize,
     summary_per_row: usize,
+    /// Top words per row: 0 for rows of at most 4,096 bits (one summary
+    /// word, nothing to skip), else one per 64 summary words.
+    top_per_row: usize,
     words: Vec<u64>,
     /// Bit `i` of a row's summary is set iff word `i` of that row is non-zero.
     summary: Vec<u64>,
+    /// Bit `j` of a row's top is set iff summary word `j` of that row is
+    /// non-zero (rows wider than 4,096 bits only).
+    top: Vec<u64>,
 }
 
 impl BitRows {
@@ -36,12 +62,15 @@ impl BitRows {
     pub fn new(rows: usize, width: usize) -> Self {
         let words_per_row = width.div_ceil(64).max(1);
         let summary_per_row = words_per_row.div_ceil(64);
+        let top_per_row = if summary_per_row > 1 { summary_per_row.div_ceil(64) } else { 0 };
         Self {
             width,
             words_per_row,
             summary_per_row,
+            top_per_row,
             words: vec![0; rows * words_per_row],
             summary: vec![0; rows * summary_per_row],
+            top: vec![0; rows * top_per_row],
         }
     }
 
@@ -49,6 +78,7 @@ impl BitRows {
     pub fn prefault(&mut self) {
         super::memory::prefault(&mut self.words);
         super::memory::prefault(&mut self.summary);
+        super::memory::prefault(&mut self.top);
     }
 
     /// Bits per row.
@@ -64,8 +94,14 @@ impl BitRows {
         let w = bit / 64;
         self.words[row * self.words_per_row + w] |= 1u64 << (bit % 64);
         let si = self.summary_index(row, w);
-        // SAFETY: see `summary_index`
-        unsafe { *self.summary.get_unchecked_mut(si) |= 1u64 << (w % 64) };
+        // SAFETY: see `summary_index` and `top_index`
+        unsafe {
+            *self.summary.get_unchecked_mut(si) |= 1u64 << (w % 64);
+            if self.top_per_row > 0 {
+                let ti = self.top_index(row, w);
+                *self.top.get_unchecked_mut(ti) |= 1u64 << (w / 64 % 64);
+            }
+        }
     }
 
     /// Where word `w` of `row` has its summary bit. In range whenever the
@@ -76,6 +112,13 @@ impl BitRows {
     #[inline(always)]
     fn summary_index(&self, row: usize, w: usize) -> usize {
         row * self.summary_per_row + w / 64
+    }
+
+    /// Where word `w` of `row` has its top bit (rows with a top). In range
+    /// whenever the word is, by `summary_index`'s argument one level up.
+    #[inline(always)]
+    fn top_index(&self, row: usize, w: usize) -> usize {
+        row * self.top_per_row + w / 64 / 64
     }
 
     /// Clears `bit` of `row`. Returns whether `row` is now empty.
@@ -89,17 +132,27 @@ impl BitRows {
             return false;
         }
         let si = self.summary_index(row, w);
-        let first = row * self.summary_per_row;
-        // SAFETY: see `summary_index`; the row is in range (its word was),
-        // and so is its whole summary.
+        // SAFETY: see `summary_index` and `top_index`; the row is in range
+        // (its word was), and so is its whole top.
         unsafe {
             let sw = self.summary.get_unchecked_mut(si);
             *sw &= !(1u64 << (w % 64));
-            // the row is empty when its whole summary is (one word for rows
-            // of up to 4,096 bits; the scan runs only when a word empties)
-            *sw == 0
-                && (self.summary_per_row == 1
-                    || self.summary.get_unchecked(first..first + self.summary_per_row).iter().all(|&x| x == 0))
+            if *sw != 0 {
+                return false;
+            }
+            if self.top_per_row == 0 {
+                // one summary word: the row is empty with it
+                return true;
+            }
+            let ti = self.top_index(row, w);
+            let tw = self.top.get_unchecked_mut(ti);
+            *tw &= !(1u64 << (w / 64 % 64));
+            let first = row * self.top_per_row;
+            // the row is empty when its whole top is (one word for rows of
+            // up to 262,144 bits)
+            *tw == 0
+                && (self.top_per_row == 1
+                    || self.top.get_unchecked(first..first + self.top_per_row).iter().all(|&x| x == 0))
         }
     }
 
@@ -116,10 +169,10 @@ impl BitRows {
     /// on each.
     #[inline]
     pub fn first_from(&self, row: usize, from: usize, exclude: Option<(&BitRows, usize)>) -> Option<usize> {
-        if self.summary_per_row == 1 && exclude.is_none() {
-            self.first_from_narrow(row, from)
-        } else {
-            self.first_from_summarised(row, from, exclude)
+        match exclude {
+            None if self.summary_per_row == 1 => self.first_from_narrow(row, from),
+            None => self.first_from_wide(row, from),
+            Some(_) => self.first_from_summarised(row, from, exclude),
         }
     }
 
@@ -154,6 +207,28 @@ impl BitRows {
         None
     }
 
+    /// [`BitRows::first_from`] without exclusion for rows wider than 4,096
+    /// bits (with a top): the word of `from` if its summary bit says it is
+    /// non-zero, else the first non-zero word after it ([`next_word`]), whose
+    /// lowest bit is the answer. At most two data words, no loop.
+    #[inline(always)]
+    fn first_from_wide(&self, row: usize, from: usize) -> Option<usize> {
+        if from >= self.width {
+            return None;
+        }
+        let (summary, top) = self.summary_and_top(row);
+        let base = row * self.words_per_row;
+        let w = from / 64;
+        if summary[w / 64] & (1u64 << (w % 64)) != 0 {
+            let bits = self.words[base + w] & (!0u64 << (from % 64));
+            if bits != 0 {
+                return Some(w * 64 + bits.trailing_zeros() as usize);
+            }
+        }
+        let next = next_word(summary, top, w + 1)?;
+        Some(next * 64 + self.words[base + next].trailing_zeros() as usize)
+    }
+
     /// [`BitRows::first_from`] for any width, with or without exclusion.
     #[inline]
     fn first_from_summarised(&self, row: usize, from: usize, exclude: Option<(&BitRows, usize)>) -> Option<usize> {
@@ -161,12 +236,12 @@ impl BitRows {
             return None;
         }
         let base = row * self.words_per_row;
-        let summary = &self.summary[row * self.summary_per_row..(row + 1) * self.summary_per_row];
+        let (summary, top) = self.summary_and_top(row);
         let mut low = !0u64 << (from % 64);
         let mut w = from / 64;
         loop {
             // the next non-zero word at or after `w`, by the summary
-            let next = first_set_bit(summary, w)?;
+            let next = next_word(summary, top, w)?;
             if next != w {
                 low = !0;
                 w = next;
@@ -183,6 +258,16 @@ impl BitRows {
         }
     }
 
+    /// `row`'s summary words and top words (none for rows of one summary
+    /// word). Panics if `row` is out of range.
+    #[inline(always)]
+    fn summary_and_top(&self, row: usize) -> (&[u64], &[u64]) {
+        (
+            &self.summary[row * self.summary_per_row..(row + 1) * self.summary_per_row],
+            &self.top[row * self.top_per_row..(row + 1) * self.top_per_row],
+        )
+    }
+
     /// Hints the first summary word and the first word of `row` into cache
     /// (an out-of-range row is ignored). Hot path: no allocation, no effect
     /// on the rows.
@@ -197,12 +282,15 @@ impl BitRows {
         }
     }
 
-    /// Hints the start of `row`'s summary into cache (out of range: ignored).
-    /// Hot path: no allocation, no effect on the rows.
+    /// Hints the start of `row`'s summary, and its top, into cache (out of
+    /// range: ignored). Hot path: no allocation, no effect on the rows.
     #[inline]
     pub fn prefetch_summary(&self, row: usize) {
         if let Some(s) = self.summary.get(row.saturating_mul(self.summary_per_row)) {
             super::memory::prefetch(s);
+        }
+        if let Some(t) = self.top.get(row.saturating_mul(self.top_per_row)) {
+            super::memory::prefetch(t);
         }
     }
 
@@ -214,7 +302,9 @@ impl BitRows {
     pub fn prefetch_first_word(&self, row: usize) {
         let start = row.saturating_mul(self.summary_per_row);
         let Some(summary) = self.summary.get(start..start.saturating_add(self.summary_per_row)) else { return };
-        if let Some(w) = first_set_bit(summary, 0) {
+        let start = row.saturating_mul(self.top_per_row);
+        let Some(top) = self.top.get(start..start.saturating_add(self.top_per_row)) else { return };
+        if let Some(w) = next_word(summary, top, 0) {
             if let Some(word) = self.words.get(row * self.words_per_row + w) {
                 super::memory::prefetch(word);
             }
@@ -303,7 +393,7 @@ mod tests {
 
     #[test]
     fn the_last_row_keeps_its_summary_and_a_row_past_it_panics() {
-        for width in [1, 64, 4_096, 9_000] {
+        for width in [1, 64, 4_096, 9_000, 300_000] {
             let mut r = BitRows::new(3, width);
             r.set(2, width - 1);
             assert_eq!(r.first_from(2, 0, None), Some(width - 1));
@@ -319,7 +409,7 @@ mod tests {
 
     #[test]
     fn clearing_the_last_bit_of_a_row_says_so() {
-        for width in [1, 64, 1_000, 4_096, 9_000] {
+        for width in [1, 64, 1_000, 4_096, 9_000, 300_000] {
             let mut r = BitRows::new(3, width);
             let bits: Vec<usize> = (0..width).step_by(width / 7 + 1).chain([width - 1]).collect();
             for &b in &bits {
@@ -346,19 +436,23 @@ mod tests {
             rng ^= rng << 17;
             rng
         };
-        // wide enough for several summary words (and, narrower, one: the
-        // one-word summary's own walk); sparse so that empty words and
-        // empty summary words are common
-        for width in [9_000, 4_096, 1_000, 64, 1] {
-            matches_a_naive_set(width, &mut next);
+        // wide enough for several top words (past 262,144 bits), for several
+        // summary words under one top word, and, narrower, one summary word
+        // (its own walk); sparse so that empty words, empty summary words
+        // and empty top bits are common
+        for (width, steps) in [(300_000, 2_000), (100_000, 5_000), (9_000, 20_000), (4_096, 20_000)] {
+            matches_a_naive_set(width, steps, &mut next);
+        }
+        for width in [1_000, 64, 1] {
+            matches_a_naive_set(width, 20_000, &mut next);
         }
     }
 
-    fn matches_a_naive_set(width: usize, next: &mut impl FnMut() -> u64) {
+    fn matches_a_naive_set(width: usize, steps: usize, next: &mut impl FnMut() -> u64) {
         let mut a = BitRows::new(2, width);
         let mut m = BitRows::new(3, width);
         let mut naive = [vec![false; width], vec![false; width]];
-        for _ in 0..20_000 {
+        for _ in 0..steps {
             let (t, b) = ((next() % 2) as usize, (next() % width as u64) as usize);
             if next() % 3 == 0 {
                 let emptied = if t == 0 { a.clear(1, b) } else { m.clear(2, b) };
