@@ -437,29 +437,50 @@ impl<V: Venue> HotEngine<V> {
     #[inline]
     fn route_batch<const DEEP: bool>(&mut self, batch: &[StrategySignal]) {
         let Some((last, rest)) = batch.split_last() else { return };
-        if DEEP {
-            // batch[0] is routed at once: the hints start with the one after it.
-            batch.iter().skip(1).take(PREFETCH_AHEAD - 1).for_each(|s| self.prefetch_signal(s));
+        if !DEEP {
+            rest.iter().for_each(|s| self.on_signal(s));
+            return self.on_signal_and_publish(last);
         }
-        for (i, s) in rest.iter().enumerate() {
-            if DEEP {
-                if let Some(ahead) = batch.get(i + PREFETCH_AHEAD) {
-                    self.prefetch_signal(ahead);
-                }
-                if let Some(next) = batch.get(i + 1) {
-                    if next.side == Side::Buy as u8 {
-                        self.prefetch_buy(next, usize::from(s.side == Side::Buy as u8));
-                    }
-                }
-                for (d, step) in SELL_LOOK_AHEAD {
-                    if let Some(ahead) = batch.get(i + d) {
-                        self.prefetch_sell(ahead, step);
-                    }
-                }
-            }
+        // batch[0] is routed at once: the hints start with the one after it.
+        batch.iter().skip(1).take(PREFETCH_AHEAD - 1).for_each(|s| self.prefetch_signal(s));
+        // While every signal the look-ahead reads is inside the batch, it
+        // reads them from a window of fixed length: no bounds to check per
+        // step (checked per step, the steps cost ~50 instructions a signal).
+        let full = batch.len().saturating_sub(PREFETCH_AHEAD).min(rest.len());
+        for (i, s) in rest[..full].iter().enumerate() {
+            let window: &[StrategySignal; PREFETCH_AHEAD + 1] =
+                batch[i..=i + PREFETCH_AHEAD].try_into().expect("a window of PREFETCH_AHEAD + 1 signals");
+            self.look_ahead(s, |d| window.get(d));
+            self.on_signal(s);
+        }
+        for (i, s) in rest.iter().enumerate().skip(full) {
+            self.look_ahead(s, |d| batch.get(i + d));
             self.on_signal(s);
         }
         self.on_signal_and_publish(last);
+    }
+
+    /// The look-ahead hints issued while routing `current`, for the signals
+    /// `ahead(d)`, `d` places after it (`None`: past the batch): the symbol
+    /// hint [`PREFETCH_AHEAD`] ahead, the BUY hint one ahead, the SELL
+    /// steps at [`SELL_LOOK_AHEAD`]. Changes nothing. Hot path: never
+    /// allocates or blocks.
+    #[inline(always)]
+    fn look_ahead<'a>(&self, current: &StrategySignal, ahead: impl Fn(usize) -> Option<&'a StrategySignal>) {
+        if let Some(s) = ahead(PREFETCH_AHEAD) {
+            self.prefetch_signal(s);
+        }
+        if let Some(next) = ahead(1) {
+            if next.side == Side::Buy as u8 {
+                self.prefetch_buy(next, usize::from(current.side == Side::Buy as u8));
+            }
+        }
+        let [(d0, s0), (d1, s1), (d2, s2)] = SELL_LOOK_AHEAD;
+        for (d, step) in [(d0, s0), (d1, s1), (d2, s2)] {
+            if let Some(s) = ahead(d) {
+                self.prefetch_sell(s, step);
+            }
+        }
     }
 
     /// Look-ahead for a signal a few places after the one being routed:
