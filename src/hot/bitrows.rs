@@ -295,20 +295,29 @@ impl BitRows {
     }
 
     /// Hints the first non-zero word of `row` into cache, found by its
-    /// summary (which [`BitRows::prefetch_row`] should have brought in; an
-    /// out-of-range or empty row is ignored). Hot path: no allocation, no
-    /// effect on the rows.
+    /// summary (which [`BitRows::prefetch_row`] should have brought in), and
+    /// returns its index (`None`: an out-of-range or empty row, ignored).
+    /// Hot path: no allocation, no effect on the rows.
     #[inline]
-    pub fn prefetch_first_word(&self, row: usize) {
+    pub fn prefetch_first_word(&self, row: usize) -> Option<usize> {
         let start = row.saturating_mul(self.summary_per_row);
-        let Some(summary) = self.summary.get(start..start.saturating_add(self.summary_per_row)) else { return };
+        let summary = self.summary.get(start..start.saturating_add(self.summary_per_row))?;
         let start = row.saturating_mul(self.top_per_row);
-        let Some(top) = self.top.get(start..start.saturating_add(self.top_per_row)) else { return };
-        if let Some(w) = next_word(summary, top, 0) {
-            if let Some(word) = self.words.get(row * self.words_per_row + w) {
-                super::memory::prefetch(word);
-            }
+        let top = self.top.get(start..start.saturating_add(self.top_per_row))?;
+        let w = next_word(summary, top, 0)?;
+        super::memory::prefetch(self.words.get(row * self.words_per_row + w)?);
+        Some(w)
+    }
+
+    /// The lowest set bit of word `w` of `row`, if that word is non-zero
+    /// (`None` also for a word or row out of range).
+    #[inline]
+    pub fn first_in_word(&self, row: usize, w: usize) -> Option<usize> {
+        if w >= self.words_per_row {
+            return None;
         }
+        let bits = *self.words.get(row.checked_mul(self.words_per_row)?.checked_add(w)?)?;
+        (bits != 0).then(|| w * 64 + bits.trailing_zeros() as usize)
     }
 
     /// Hints the word holding `bit` of `row` into cache for writing (out of
@@ -366,6 +375,12 @@ mod tests {
         }
         assert_eq!((b.words.clone(), b.summary.clone()), before);
         assert_eq!(b.first_from(3, 0, None), Some(150));
+        assert_eq!(b.prefetch_first_word(3), Some(2), "the word it hinted");
+        assert_eq!(b.prefetch_first_word(2), None, "an empty row");
+        assert_eq!(b.first_in_word(3, 2), Some(150));
+        for (row, w) in [(3, 1), (3, 4), (4, 0), (usize::MAX, 2)] {
+            assert_eq!(b.first_in_word(row, w), None, "row {row} word {w}");
+        }
     }
 
     #[test]

@@ -22,7 +22,7 @@ use tradeengine_model::{
 use super::accounts::AccountTable;
 use super::journal::JournalOut;
 use super::orders::{transition, Order, OrderTable};
-use super::picker::{Picker, SellLookAhead, TieBreak};
+use super::picker::{Picker, SellFound, SellLookAhead, TieBreak};
 use super::positions::{Position, PositionBook, QTY_EPSILON};
 use super::risk::RiskGuard;
 use super::sizing::{Sizer, SizingParams};
@@ -47,6 +47,29 @@ const PREFETCH_AHEAD: usize = 7;
 /// than 3/2/1 on an older VM.
 const SELL_LOOK_AHEAD: [(usize, SellLookAhead); 3] =
     [(5, SellLookAhead::HolderWord), (3, SellLookAhead::HolderBook), (1, SellLookAhead::Position)];
+
+/// Records of the SELL look-ahead kept at once, one per signal in its
+/// window (the first step runs 5 signals ahead), by sequence number.
+const SELL_FOUND_SLOTS: usize = 8;
+
+/// What the SELL look-ahead found for one signal, and when.
+#[derive(Clone, Copy, Debug)]
+struct SellAhead {
+    /// The signal it is for (its sequence number and symbol).
+    seq: u64,
+    symbol: u32,
+    /// [`HotCounters::signals`] when the `Position` step ran (its finding
+    /// is the decision's if exactly one signal, on another symbol, was
+    /// routed in between: see [`HotEngine::sell_found`]).
+    at: u64,
+    found: SellFound,
+}
+
+impl Default for SellAhead {
+    fn default() -> Self {
+        Self { seq: u64::MAX, symbol: u32::MAX, at: u64::MAX, found: SellFound::default() }
+    }
+}
 
 /// Capacities and rules of a hot engine (from the validated config).
 #[derive(Clone, Debug, PartialEq)]
@@ -237,6 +260,10 @@ pub struct HotEngine<V: Venue> {
     journal: JournalOut,
     marks: Vec<f64>,
     counters: HotCounters,
+    /// The SELL look-ahead's records, by `seq % SELL_FOUND_SLOTS`.
+    sell_ahead: [SellAhead; SELL_FOUND_SLOTS],
+    /// The symbols of the last two signals routed, the latest first.
+    last_symbols: [u32; 2],
 }
 
 impl<V: Venue> HotEngine<V> {
@@ -257,6 +284,8 @@ impl<V: Venue> HotEngine<V> {
             journal,
             marks: vec![0.0; params.symbols],
             counters: HotCounters::default(),
+            sell_ahead: [SellAhead::default(); SELL_FOUND_SLOTS],
+            last_symbols: [u32::MAX; 2],
             params,
         };
         e.book.prefault();
@@ -466,7 +495,7 @@ impl<V: Venue> HotEngine<V> {
     /// steps at [`SELL_LOOK_AHEAD`]. Changes nothing. Hot path: never
     /// allocates or blocks.
     #[inline(always)]
-    fn look_ahead<'a>(&self, current: &StrategySignal, ahead: impl Fn(usize) -> Option<&'a StrategySignal>) {
+    fn look_ahead<'a>(&mut self, current: &StrategySignal, ahead: impl Fn(usize) -> Option<&'a StrategySignal>) {
         if let Some(s) = ahead(PREFETCH_AHEAD) {
             self.prefetch_signal(s);
         }
@@ -497,15 +526,39 @@ impl<V: Venue> HotEngine<V> {
 
     /// Closer look-ahead for a SELL (after [`HotEngine::prefetch_signal`]
     /// brought its holder row's summary in): one [`SellLookAhead`] step
-    /// towards the position it will most likely close. Changes nothing.
-    /// Hot path: never allocates or blocks.
+    /// towards the position it will most likely close, keeping what it
+    /// found for the next step and the decision. Changes no state a
+    /// decision reads. Hot path: never allocates or blocks.
     #[inline]
-    pub fn prefetch_sell(&self, sig: &StrategySignal, step: SellLookAhead) {
+    pub fn prefetch_sell(&mut self, sig: &StrategySignal, step: SellLookAhead) {
         if sig.side == Side::Sell as u8 && (sig.symbol as usize) < self.params.symbols {
-            if let Some(a) = self.picker.prefetch_sell(sig.symbol, step, &self.book) {
+            let e = &mut self.sell_ahead[sig.seq as usize % SELL_FOUND_SLOTS];
+            if e.seq != sig.seq || e.symbol != sig.symbol {
+                *e = SellAhead { seq: sig.seq, symbol: sig.symbol, ..SellAhead::default() };
+            }
+            if step == SellLookAhead::Position {
+                e.at = self.counters.signals;
+            }
+            if let Some(a) = self.picker.prefetch_sell(sig.symbol, step, &self.book, &mut e.found) {
                 self.accounts.prefetch(a);
             }
         }
+    }
+
+    /// What the SELL look-ahead found for `sig`, if it is the decision's
+    /// answer to check: its `Position` step ran while the signal just
+    /// before was about to be routed (the count has moved by two since:
+    /// that signal and this one), and that signal was on another symbol,
+    /// so no holder of this one has changed since (only signals change
+    /// holders within a batch, each those of its own symbol).
+    #[inline]
+    fn sell_found(&self, sig: &StrategySignal) -> Option<&SellFound> {
+        let e = &self.sell_ahead[sig.seq as usize % SELL_FOUND_SLOTS];
+        (e.seq == sig.seq
+            && e.symbol == sig.symbol
+            && e.at.wrapping_add(2) == self.counters.signals
+            && self.last_symbols[1] != sig.symbol)
+            .then_some(&e.found)
     }
 
     /// Look-ahead for a BUY after `skip` BUYs still to route: hints the
@@ -536,6 +589,7 @@ impl<V: Venue> HotEngine<V> {
         }
         self.counters.signals += 1;
         self.counters.last_seq = sig.seq;
+        self.last_symbols = [sig.symbol, self.last_symbols[0]];
         // One branch on the side, here: each side's path below is compiled
         // for that side alone (a signal's side is random, so every further
         // test of it would be a branch mispredicted half the time).
@@ -668,7 +722,8 @@ impl<V: Venue> HotEngine<V> {
                 (a, route, f64::NAN, None)
             }
             Side::Sell => {
-                let (a, rec) = self.picker.pick_sell(s, &self.book).map_err(|any| {
+                let found = if self.picker.tables_exceed_cache() { self.sell_found(sig).copied() } else { None };
+                let (a, rec) = self.picker.pick_sell_found(s, &self.book, found.as_ref()).map_err(|any| {
                     if any {
                         Outcome::CloseInFlight
                     } else {

@@ -20,7 +20,7 @@ pub mod tap;
 
 pub use engine::{HotCounters, HotEngine, HotParams};
 pub use journal::JournalOut;
-pub use picker::{SellLookAhead, TieBreak};
+pub use picker::{SellFound, SellLookAhead, TieBreak};
 pub use ring_venue::RingVenue;
 pub use run::{run_hot_loop, run_hot_loop_tapped, HotInputs, LoopParams, LoopStats};
 pub use sizing::{SizingModel, SizingParams};

@@ -47,6 +47,23 @@ pub enum SellLookAhead {
     Position,
 }
 
+/// What the SELL look-ahead's steps found for one signal
+/// ([`Picker::prefetch_sell`]); `NONE` (`u32::MAX`) where nothing yet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SellFound {
+    /// The first non-zero word of the holder row (`HolderWord`).
+    word: u32,
+    /// The lowest-id holder and its position's slot (`Position`).
+    account: u32,
+    slot: u32,
+}
+
+impl Default for SellFound {
+    fn default() -> Self {
+        Self { word: NONE, account: NONE, slot: NONE }
+    }
+}
+
 /// Accounts bucketed by a small key (open count), with a mask of non-empty
 /// buckets. With `MEMBERS`, each bucket knows which accounts it holds (a
 /// bitset row per key, whose emptiness is the bucket's); without, it only
@@ -516,29 +533,53 @@ impl Picker {
     }
 
     /// One step of the look-ahead for a SELL of `s` (see [`SellLookAhead`]):
-    /// each step reads only what the step before brought into cache. Worth
-    /// it only where [`Picker::tables_exceed_cache`]. Returns the account
-    /// whose entries the `HolderBook` step hinted (its caller hints that
-    /// account's own row). Hot path: changes nothing.
+    /// each step reads only what the step before brought into cache, and
+    /// what it found (`found`, the same record from step to step: a fresh
+    /// [`SellFound::default`] for the first). Worth it only where
+    /// [`Picker::tables_exceed_cache`]. Returns the account whose entries
+    /// the `HolderBook` step hinted (its caller hints that account's own
+    /// row). The `Position` step's finding, with the row as it is then, is
+    /// the decision's answer if no holder of `s` changes before it
+    /// ([`Picker::pick_sell_found`]). Hot path: changes nothing but `found`.
     #[inline]
-    pub fn prefetch_sell(&self, s: SymbolId, step: SellLookAhead, book: &PositionBook) -> Option<usize> {
+    pub fn prefetch_sell(
+        &self,
+        s: SymbolId,
+        step: SellLookAhead,
+        book: &PositionBook,
+        found: &mut SellFound,
+    ) -> Option<usize> {
         let row = s as usize;
-        if step == SellLookAhead::HolderWord {
-            self.holders.prefetch_first_word(row);
-            return None;
-        }
-        let a = self.holders.first_from(row, 0, None)?;
-        if step == SellLookAhead::Position {
-            if let Some(slot) = book.find(a as AccountId, s) {
-                book.prefetch_position(slot);
+        match step {
+            SellLookAhead::HolderWord => {
+                found.word = self.holders.prefetch_first_word(row).map_or(NONE, |w| w as u32);
+                None
             }
-            return None;
+            SellLookAhead::HolderBook => {
+                // the word the step before found, if it still has a holder
+                // (a hint: a lower holder since only costs this step's use)
+                let a = self
+                    .holders
+                    .first_in_word(row, found.word as usize)
+                    .or_else(|| self.holders.first_from(row, 0, None))?;
+                book.prefetch_account(a);
+                if let Some(k) = self.keys.get(a) {
+                    super::memory::prefetch(k);
+                }
+                Some(a)
+            }
+            SellLookAhead::Position => {
+                // with the row as it is now: a decision may use it
+                let a = self.holders.first_from(row, 0, None)?;
+                let slot = book.find(a as AccountId, s)?;
+                book.prefetch_position(slot);
+                if self.soon_holder.0 != s {
+                    // a mark not yet in the row could be a lower holder
+                    *found = SellFound { account: a as u32, slot, ..*found };
+                }
+                None
+            }
         }
-        book.prefetch_account(a);
-        if let Some(k) = self.keys.get(a) {
-            super::memory::prefetch(k);
-        }
-        Some(a)
     }
 
     /// The account a BUY would most likely go to after `skip` more BUYs:
@@ -582,6 +623,29 @@ impl Picker {
     /// position record, or `None` with whether any holder existed at all.
     #[inline]
     pub fn pick_sell(&mut self, s: SymbolId, book: &PositionBook) -> Result<(AccountId, u32), bool> {
+        self.pick_sell_found(s, book, None)
+    }
+
+    /// [`Picker::pick_sell`], given what the look-ahead's `Position` step
+    /// found for this SELL ([`Picker::prefetch_sell`]), which the caller
+    /// vouches for: no holder of `s` has changed since that step. Then its
+    /// account is still `s`'s lowest-id holder, and if the slot still holds
+    /// `s` (another close of the account may have moved it) and the
+    /// position can be sold, that is the answer, with no walk; else the
+    /// walk decides. Same answer as [`Picker::pick_sell`].
+    #[inline]
+    pub fn pick_sell_found(
+        &mut self,
+        s: SymbolId,
+        book: &PositionBook,
+        found: Option<&SellFound>,
+    ) -> Result<(AccountId, u32), bool> {
+        if let Some(f) = found {
+            let (a, slot) = (f.account, f.slot);
+            if a != NONE && self.soon_holder.0 != s && book.holds_at(a, slot, s) && book.get(slot).sellable() {
+                return Ok((a, slot));
+            }
+        }
         let row = s as usize;
         let mut from = 0;
         let mut any = false;
@@ -1066,5 +1130,53 @@ mod tests {
         assert_eq!(p.pick_buy(7, &book), None);
         assert_eq!(p.pick_buy(8, &book).map(|x| x.0), Some(0));
         assert_eq!(p.pick_buy(8, &book).map(|x| x.0), Some(1));
+    }
+
+    #[test]
+    fn a_sell_found_ahead_answers_as_the_walk_does() {
+        use crate::hot::positions::Position;
+        // the look-ahead's three steps for a SELL of `s`, as a batch runs them
+        fn look(p: &Picker, s: SymbolId, book: &PositionBook) -> SellFound {
+            let mut found = SellFound::default();
+            for step in [SellLookAhead::HolderWord, SellLookAhead::HolderBook, SellLookAhead::Position] {
+                let _ = p.prefetch_sell(s, step, book, &mut found);
+            }
+            found
+        }
+        let mut p = Picker::new(6, 4, 3, TieBreak::LowestId, false);
+        let mut book = PositionBook::new(6, 3, 0);
+        let open = |p: &mut Picker, book: &mut PositionBook, a: AccountId, s: SymbolId| {
+            let slot = book.open_with(a, s, Position::bought(1.0, 10.0)).unwrap();
+            p.add_holder(s, a, slot);
+            slot
+        };
+        // account 2 holds 1 then 2 (its position in 2 in its last slot), account 4 holds 2
+        let in_1 = open(&mut p, &mut book, 2, 1);
+        let in_2 = open(&mut p, &mut book, 2, 2);
+        open(&mut p, &mut book, 4, 2);
+
+        let found = look(&p, 2, &book);
+        assert_eq!(p.pick_sell_found(2, &book, Some(&found)), Ok((2, in_2)));
+        assert_eq!(p.pick_sell(2, &book), Ok((2, in_2)));
+
+        // account 2 closes its position in 1: the one in 2 moves to its slot
+        p.close(1, 2, in_1, &mut book);
+        assert_eq!(p.pick_sell_found(2, &book, Some(&found)), Ok((2, in_1)), "the moved slot, not the one found");
+
+        // a lower holder marked soon after the look-ahead wins
+        let found = look(&p, 2, &book);
+        let slot = book.open_with(0, 2, Position::bought(1.0, 10.0)).unwrap();
+        p.add_holder_soon(2, 0, slot);
+        assert_eq!(p.pick_sell_found(2, &book, Some(&found)), Ok((0, slot)));
+        // found while that mark was pending: no answer kept, the walk decides
+        let found = look(&p, 2, &book);
+        assert_eq!(found.account, NONE);
+        assert_eq!(p.pick_sell_found(2, &book, Some(&found)), Ok((0, slot)));
+
+        // a holder whose close is in flight is passed over, as by the walk
+        let found = look(&p, 2, &book);
+        book.get_mut(slot).pending_sell = 1.0;
+        assert_eq!(p.pick_sell_found(2, &book, Some(&found)), p.pick_sell(2, &book));
+        assert_eq!(p.pick_sell(2, &book), Ok((2, in_1)));
     }
 }

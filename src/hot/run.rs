@@ -165,15 +165,22 @@ mod tests {
     use tradeengine_adapters::venue::SimVenue;
     use tradeengine_model::JournalEvent;
 
-    /// W1 signals spread over `symbols`, with malformed ones mixed in (an
-    /// out-of-range SELL symbol, a bad side, a NaN close), which the
+    /// W1 signals spread over `used` of `symbols` (evenly apart), every
+    /// seventh on the symbol of the one before it (so that a SELL often
+    /// follows a decision on its own symbol), with malformed ones mixed in
+    /// (an out-of-range SELL symbol, a bad side, a NaN close), which the
     /// look-ahead reads before the engine has validated them.
-    fn signals(symbols: u32) -> (Workload, Vec<StrategySignal>) {
+    fn signals(symbols: u32, used: u32) -> (Workload, Vec<StrategySignal>) {
         let w = Workload::new(WorkloadKind::W1, 20_000, 42);
         let mut sigs = vec![StrategySignal::default(); 20_000];
         w.generator().fill(&mut sigs);
+        let mut before = 0;
         for (i, s) in sigs.iter_mut().enumerate() {
-            s.symbol = (s.symbol * 24 + (s.seq % 24) as u32) % symbols;
+            s.symbol = (s.symbol * 24 + (s.seq % 24) as u32) % used * (symbols / used);
+            if i % 7 == 6 {
+                s.symbol = before;
+            }
+            before = s.symbol;
             match i % 997 {
                 1 => s.symbol = u32::MAX,
                 2 => s.side = 9,
@@ -185,19 +192,49 @@ mod tests {
     }
 
     fn engine(w: &Workload, symbols: usize) -> (HotEngine<SimVenue>, Consumer<JournalEvent>) {
+        engine_with(w, symbols, SimVenue::new())
+    }
+
+    fn engine_with<V: Venue>(w: &Workload, symbols: usize, venue: V) -> (HotEngine<V>, Consumer<JournalEvent>) {
         let (tx, rx) = channel("journal", 1 << 17);
         let params = HotParams { symbols, slots_per_account: w.max_open_symbols as usize, ..Default::default() };
-        (HotEngine::new(params, &w.account_policies(), SimVenue::new(), JournalOut::new(tx, 256)), rx)
+        (HotEngine::new(params, &w.account_policies(), venue, JournalOut::new(tx, 256)), rx)
+    }
+
+    /// The simulator without its fast lane: each order's fill comes as the
+    /// report of `submit`, so the engine reserves the position first (its
+    /// holder mark written at once, as for a venue whose fills come later).
+    struct ReportingVenue(SimVenue);
+
+    impl Venue for ReportingVenue {
+        fn submit(
+            &mut self,
+            order: &tradeengine_model::OrderRequest,
+            out: &mut tradeengine_adapters::venue::ExecBatch,
+        ) {
+            self.0.submit(order, out)
+        }
     }
 
     #[test]
     fn the_loops_look_ahead_changes_no_decision() {
         // 500 symbols: the holder table is cached, only the symbol hints run;
         // 12,000 x 1,000 accounts: 1.5 MB of holder bits, so the SELL
-        // look-ahead into the book runs too.
-        for symbols in [500, 12_000] {
-            let (w, sigs) = signals(symbols as u32);
-            let (mut one_by_one, mut rx1) = engine(&w, symbols);
+        // look-ahead into the book runs too, and its findings answer SELLs
+        // (300 of them in use: most SELLs find holders, with decisions on
+        // the same symbol in between).
+        // Each with the simulator's fast lane and without it (the order
+        // path: reservations, holder marks written at once).
+        for (symbols, used) in [(500, 500), (12_000, 12_000), (12_000, 300)] {
+            look_ahead_changes_no_decision(symbols, used, SimVenue::new);
+            look_ahead_changes_no_decision(symbols, used, || ReportingVenue(SimVenue::new()));
+        }
+    }
+
+    fn look_ahead_changes_no_decision<V: Venue>(symbols: usize, used: u32, venue: impl Fn() -> V) {
+        {
+            let (w, sigs) = signals(symbols as u32, used);
+            let (mut one_by_one, mut rx1) = engine_with(&w, symbols, venue());
             let mut journal1 = Vec::new();
             for s in &sigs {
                 one_by_one.on_signal(s);
@@ -207,7 +244,7 @@ mod tests {
 
             // Idle-turn upkeep between signals (as the paced loop runs it)
             // changes no decision either.
-            let (mut with_idle, mut rx3) = engine(&w, symbols);
+            let (mut with_idle, mut rx3) = engine_with(&w, symbols, venue());
             let (mut journal3, mut idle_steps) = (Vec::new(), 0);
             for (i, s) in sigs.iter().enumerate() {
                 with_idle.on_signal(s);
@@ -217,13 +254,13 @@ mod tests {
                 }
             }
             rx3.drain(usize::MAX, |b| journal3.extend_from_slice(b));
-            assert!(idle_steps > 1_000, "{symbols} symbols: {idle_steps} idle steps");
-            assert_eq!(with_idle.counters(), one_by_one.counters(), "{symbols} symbols, idle upkeep");
+            assert!(idle_steps > 1_000, "{symbols} symbols ({used} used): {idle_steps} idle steps");
+            assert_eq!(with_idle.counters(), one_by_one.counters(), "{symbols} symbols ({used} used), idle upkeep");
             assert_eq!(with_idle.checksum(), one_by_one.checksum());
             assert_eq!(with_idle.open_positions(), one_by_one.open_positions());
-            assert!(journal3 == journal1, "{symbols} symbols: idle upkeep changed the journal");
+            assert!(journal3 == journal1, "{symbols} symbols ({used} used): idle upkeep changed the journal");
 
-            let (mut batched, mut rx2) = engine(&w, symbols);
+            let (mut batched, mut rx2) = engine_with(&w, symbols, venue());
             let (mut sig_tx, sig_rx) = channel("signals", 1 << 15);
             let (_control_tx, control) = channel("control", 16);
             let (_policies_tx, policies) = channel("policies", 16);
@@ -238,11 +275,11 @@ mod tests {
 
             assert!(stats.busy_turns >= (sigs.len() / 64) as u64, "{stats:?}");
             let c = batched.counters();
-            assert!(c.fills > 10_000 && c.dropped() > 40, "{symbols} symbols: {c:?}");
-            assert_eq!(c, one_by_one.counters(), "{symbols} symbols");
+            assert!(c.fills > 10_000 && c.dropped() > 40, "{symbols} symbols ({used} used): {c:?}");
+            assert_eq!(c, one_by_one.counters(), "{symbols} symbols ({used} used)");
             assert_eq!(batched.checksum(), one_by_one.checksum());
             assert_eq!(batched.open_positions(), one_by_one.open_positions());
-            assert!(journal1 == journal2, "{symbols} symbols: the journals differ");
+            assert!(journal1 == journal2, "{symbols} symbols ({used} used): the journals differ");
         }
     }
 
@@ -252,7 +289,7 @@ mod tests {
         // signals make fewer records than a batch, so the busy turns do not
         // publish them; the idle turns after them do, without the source
         // closing. Then a burst larger than a batch is published as it goes.
-        let (w, sigs) = signals(500);
+        let (w, sigs) = signals(500, 500);
         let (mut e, mut rx) = engine(&w, 500);
         let (mut sig_tx, sig_rx) = channel("signals", 1 << 15);
         let (_control_tx, control) = channel("control", 16);
