@@ -48,6 +48,10 @@ const PREFETCH_AHEAD: usize = 7;
 const SELL_LOOK_AHEAD: [(usize, SellLookAhead); 3] =
     [(5, SellLookAhead::HolderWord), (3, SellLookAhead::HolderBook), (1, SellLookAhead::Position)];
 
+// The decision takes the `Position` step's finding only with exactly one
+// signal routed in between (`HotEngine::sell_found`).
+const _: () = assert!(SELL_LOOK_AHEAD[2].0 == 1 && matches!(SELL_LOOK_AHEAD[2].1, SellLookAhead::Position));
+
 /// Records of the SELL look-ahead kept at once, one per signal in its
 /// window (the first step runs 5 signals ahead), by sequence number.
 const SELL_FOUND_SLOTS: usize = 8;
@@ -62,12 +66,15 @@ struct SellAhead {
     /// is the decision's if exactly one signal, on another symbol, was
     /// routed in between: see [`HotEngine::sell_found`]).
     at: u64,
+    /// The symbol of the signal routed between the `Position` step and
+    /// this one's decision.
+    between: u32,
     found: SellFound,
 }
 
 impl Default for SellAhead {
     fn default() -> Self {
-        Self { seq: u64::MAX, symbol: u32::MAX, at: u64::MAX, found: SellFound::default() }
+        Self { seq: u64::MAX, symbol: u32::MAX, at: u64::MAX, between: u32::MAX, found: SellFound::default() }
     }
 }
 
@@ -262,8 +269,6 @@ pub struct HotEngine<V: Venue> {
     counters: HotCounters,
     /// The SELL look-ahead's records, by `seq % SELL_FOUND_SLOTS`.
     sell_ahead: [SellAhead; SELL_FOUND_SLOTS],
-    /// The symbols of the last two signals routed, the latest first.
-    last_symbols: [u32; 2],
 }
 
 impl<V: Venue> HotEngine<V> {
@@ -285,7 +290,6 @@ impl<V: Venue> HotEngine<V> {
             marks: vec![0.0; params.symbols],
             counters: HotCounters::default(),
             sell_ahead: [SellAhead::default(); SELL_FOUND_SLOTS],
-            last_symbols: [u32::MAX; 2],
             params,
         };
         e.book.prefault();
@@ -507,7 +511,7 @@ impl<V: Venue> HotEngine<V> {
         let [(d0, s0), (d1, s1), (d2, s2)] = SELL_LOOK_AHEAD;
         for (d, step) in [(d0, s0), (d1, s1), (d2, s2)] {
             if let Some(s) = ahead(d) {
-                self.prefetch_sell(s, step);
+                self.prefetch_sell(s, step, current.symbol);
             }
         }
     }
@@ -527,10 +531,12 @@ impl<V: Venue> HotEngine<V> {
     /// Closer look-ahead for a SELL (after [`HotEngine::prefetch_signal`]
     /// brought its holder row's summary in): one [`SellLookAhead`] step
     /// towards the position it will most likely close, keeping what it
-    /// found for the next step and the decision. Changes no state a
-    /// decision reads. Hot path: never allocates or blocks.
+    /// found for the next step and the decision. `between`: the symbol of
+    /// the signal routed next, before this one (for the `Position` step,
+    /// one signal ahead). Changes no state a decision reads. Hot path:
+    /// never allocates or blocks.
     #[inline]
-    pub fn prefetch_sell(&mut self, sig: &StrategySignal, step: SellLookAhead) {
+    fn prefetch_sell(&mut self, sig: &StrategySignal, step: SellLookAhead, between: SymbolId) {
         if sig.side == Side::Sell as u8 && (sig.symbol as usize) < self.params.symbols {
             let e = &mut self.sell_ahead[sig.seq as usize % SELL_FOUND_SLOTS];
             if e.seq != sig.seq || e.symbol != sig.symbol {
@@ -538,6 +544,7 @@ impl<V: Venue> HotEngine<V> {
             }
             if step == SellLookAhead::Position {
                 e.at = self.counters.signals;
+                e.between = between;
             }
             if let Some(a) = self.picker.prefetch_sell(sig.symbol, step, &self.book, &mut e.found) {
                 self.accounts.prefetch(a);
@@ -548,7 +555,7 @@ impl<V: Venue> HotEngine<V> {
     /// What the SELL look-ahead found for `sig`, if it is the decision's
     /// answer to check: its `Position` step ran while the signal just
     /// before was about to be routed (the count has moved by two since:
-    /// that signal and this one), and that signal was on another symbol,
+    /// that signal and this one), and that signal (`between`) was on another symbol,
     /// so no holder of this one has changed since (only signals change
     /// holders within a batch, each those of its own symbol).
     #[inline]
@@ -557,7 +564,7 @@ impl<V: Venue> HotEngine<V> {
         (e.seq == sig.seq
             && e.symbol == sig.symbol
             && e.at.wrapping_add(2) == self.counters.signals
-            && self.last_symbols[1] != sig.symbol)
+            && e.between != sig.symbol)
             .then_some(&e.found)
     }
 
@@ -589,7 +596,6 @@ impl<V: Venue> HotEngine<V> {
         }
         self.counters.signals += 1;
         self.counters.last_seq = sig.seq;
-        self.last_symbols = [sig.symbol, self.last_symbols[0]];
         // One branch on the side, here: each side's path below is compiled
         // for that side alone (a signal's side is random, so every further
         // test of it would be a branch mispredicted half the time).
