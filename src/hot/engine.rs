@@ -496,8 +496,9 @@ impl<V: Venue> HotEngine<V> {
     /// The look-ahead hints issued while routing `current`, for the signals
     /// `ahead(d)`, `d` places after it (`None`: past the batch): the symbol
     /// hint [`PREFETCH_AHEAD`] ahead, the BUY hint one ahead, the SELL
-    /// steps at [`SELL_LOOK_AHEAD`]. Changes nothing. Hot path: never
-    /// allocates or blocks.
+    /// steps at [`SELL_LOOK_AHEAD`]. Changes no state a decision reads
+    /// (only the SELL steps' records, which a decision checks before use).
+    /// Hot path: never allocates or blocks.
     #[inline(always)]
     fn look_ahead<'a>(&mut self, current: &StrategySignal, ahead: impl Fn(usize) -> Option<&'a StrategySignal>) {
         if let Some(s) = ahead(PREFETCH_AHEAD) {
@@ -555,9 +556,10 @@ impl<V: Venue> HotEngine<V> {
     /// What the SELL look-ahead found for `sig`, if it is the decision's
     /// answer to check: its `Position` step ran while the signal just
     /// before was about to be routed (the count has moved by two since:
-    /// that signal and this one), and that signal (`between`) was on another symbol,
-    /// so no holder of this one has changed since (only signals change
-    /// holders within a batch, each those of its own symbol).
+    /// that signal and this one), and that signal (`between`) was on
+    /// another symbol, so no holder of this one has changed since (within
+    /// a batch only signals change holders, each those of its own symbol,
+    /// with the reports its own order causes).
     #[inline]
     fn sell_found(&self, sig: &StrategySignal) -> Option<&SellFound> {
         let e = &self.sell_ahead[sig.seq as usize % SELL_FOUND_SLOTS];
