@@ -232,55 +232,53 @@ mod tests {
     }
 
     fn look_ahead_changes_no_decision<V: Venue>(symbols: usize, used: u32, venue: impl Fn() -> V) {
-        {
-            let (w, sigs) = signals(symbols as u32, used);
-            let (mut one_by_one, mut rx1) = engine_with(&w, symbols, venue());
-            let mut journal1 = Vec::new();
-            for s in &sigs {
-                one_by_one.on_signal(s);
-                one_by_one.flush();
-            }
-            rx1.drain(usize::MAX, |b| journal1.extend_from_slice(b));
-
-            // Idle-turn upkeep between signals (as the paced loop runs it)
-            // changes no decision either.
-            let (mut with_idle, mut rx3) = engine_with(&w, symbols, venue());
-            let (mut journal3, mut idle_steps) = (Vec::new(), 0);
-            for (i, s) in sigs.iter().enumerate() {
-                with_idle.on_signal(s);
-                with_idle.flush();
-                while i % 3 != 0 && with_idle.on_idle() {
-                    idle_steps += 1;
-                }
-            }
-            rx3.drain(usize::MAX, |b| journal3.extend_from_slice(b));
-            assert!(idle_steps > 1_000, "{symbols} symbols ({used} used): {idle_steps} idle steps");
-            assert_eq!(with_idle.counters(), one_by_one.counters(), "{symbols} symbols ({used} used), idle upkeep");
-            assert_eq!(with_idle.checksum(), one_by_one.checksum());
-            assert_eq!(with_idle.open_positions(), one_by_one.open_positions());
-            assert!(journal3 == journal1, "{symbols} symbols ({used} used): idle upkeep changed the journal");
-
-            let (mut batched, mut rx2) = engine_with(&w, symbols, venue());
-            let (mut sig_tx, sig_rx) = channel("signals", 1 << 15);
-            let (_control_tx, control) = channel("control", 16);
-            let (_policies_tx, policies) = channel("policies", 16);
-            let (_rollups_tx, rollups) = channel("rollups", 16);
-            sig_tx.push_slice(&sigs, &mut Waiter::new(WaitStrategy::BusySpin)).unwrap();
-            drop(sig_tx);
-            let mut inputs = HotInputs { control, exec_reports: None, policies, rollups, signals: sig_rx };
-            let stats =
-                run_hot_loop(&mut batched, &mut inputs, LoopParams { signal_batch: 64, wait: WaitStrategy::BusySpin });
-            let mut journal2 = Vec::new();
-            rx2.drain(usize::MAX, |b| journal2.extend_from_slice(b));
-
-            assert!(stats.busy_turns >= (sigs.len() / 64) as u64, "{stats:?}");
-            let c = batched.counters();
-            assert!(c.fills > 10_000 && c.dropped() > 40, "{symbols} symbols ({used} used): {c:?}");
-            assert_eq!(c, one_by_one.counters(), "{symbols} symbols ({used} used)");
-            assert_eq!(batched.checksum(), one_by_one.checksum());
-            assert_eq!(batched.open_positions(), one_by_one.open_positions());
-            assert!(journal1 == journal2, "{symbols} symbols ({used} used): the journals differ");
+        let (w, sigs) = signals(symbols as u32, used);
+        let (mut one_by_one, mut rx1) = engine_with(&w, symbols, venue());
+        let mut journal1 = Vec::new();
+        for s in &sigs {
+            one_by_one.on_signal(s);
+            one_by_one.flush();
         }
+        rx1.drain(usize::MAX, |b| journal1.extend_from_slice(b));
+
+        // Idle-turn upkeep between signals (as the paced loop runs it)
+        // changes no decision either.
+        let (mut with_idle, mut rx3) = engine_with(&w, symbols, venue());
+        let (mut journal3, mut idle_steps) = (Vec::new(), 0);
+        for (i, s) in sigs.iter().enumerate() {
+            with_idle.on_signal(s);
+            with_idle.flush();
+            while i % 3 != 0 && with_idle.on_idle() {
+                idle_steps += 1;
+            }
+        }
+        rx3.drain(usize::MAX, |b| journal3.extend_from_slice(b));
+        assert!(idle_steps > 1_000, "{symbols} symbols ({used} used): {idle_steps} idle steps");
+        assert_eq!(with_idle.counters(), one_by_one.counters(), "{symbols} symbols ({used} used), idle upkeep");
+        assert_eq!(with_idle.checksum(), one_by_one.checksum());
+        assert_eq!(with_idle.open_positions(), one_by_one.open_positions());
+        assert!(journal3 == journal1, "{symbols} symbols ({used} used): idle upkeep changed the journal");
+
+        let (mut batched, mut rx2) = engine_with(&w, symbols, venue());
+        let (mut sig_tx, sig_rx) = channel("signals", 1 << 15);
+        let (_control_tx, control) = channel("control", 16);
+        let (_policies_tx, policies) = channel("policies", 16);
+        let (_rollups_tx, rollups) = channel("rollups", 16);
+        sig_tx.push_slice(&sigs, &mut Waiter::new(WaitStrategy::BusySpin)).unwrap();
+        drop(sig_tx);
+        let mut inputs = HotInputs { control, exec_reports: None, policies, rollups, signals: sig_rx };
+        let stats =
+            run_hot_loop(&mut batched, &mut inputs, LoopParams { signal_batch: 64, wait: WaitStrategy::BusySpin });
+        let mut journal2 = Vec::new();
+        rx2.drain(usize::MAX, |b| journal2.extend_from_slice(b));
+
+        assert!(stats.busy_turns >= (sigs.len() / 64) as u64, "{stats:?}");
+        let c = batched.counters();
+        assert!(c.fills > 10_000 && c.dropped() > 40, "{symbols} symbols ({used} used): {c:?}");
+        assert_eq!(c, one_by_one.counters(), "{symbols} symbols ({used} used)");
+        assert_eq!(batched.checksum(), one_by_one.checksum());
+        assert_eq!(batched.open_positions(), one_by_one.open_positions());
+        assert!(journal1 == journal2, "{symbols} symbols ({used} used): the journals differ");
     }
 
     #[test]
