@@ -28,5 +28,6 @@ pub mod pinning;
 pub mod pipeline;
 pub mod replay;
 pub mod report;
+pub mod run_bound;
 pub mod send;
 pub mod start_state;

@@ -467,6 +467,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             for warning in &run.layout.warnings {
                 eprintln!("tradeengine: warning: {warning}");
             }
+            eprintln!("{}", run.pipeline_line());
             println!("{}", run.result_line());
             Ok(())
         }

@@ -68,6 +68,12 @@ impl WorkloadRun {
         result_line(&self.result_fields(), self.secs, self.signals_per_s())
     }
 
+    /// The run's pipeline counters and what bounded its rate
+    /// ([`crate::run_bound::pipeline_line`]), for stderr.
+    pub fn pipeline_line(&self) -> String {
+        crate::run_bound::pipeline_line(&self.loop_stats, &self.signals_ring, &self.journal_ring)
+    }
+
     /// The deterministic part of the result line (everything before `secs=`).
     pub fn result_fields(&self) -> String {
         let c = &self.counters;

@@ -82,6 +82,15 @@ fn bench_w1_prints_one_line_of_the_contract_form() {
     assert_eq!(sum, 20_000);
     assert_eq!(field("checksum").split('.').nth(1).unwrap().len(), 6);
     assert_eq!(field("realized_pnl").split('.').nth(1).unwrap().len(), 6);
+    // stderr: the pipeline's counters and what bounded the rate
+    let pipeline = err.lines().find(|l| l.starts_with("tradeengine: pipeline ")).unwrap_or_else(|| panic!("{err}"));
+    let counter = |k: &str| pipeline.split_whitespace().find_map(|kv| kv.strip_prefix(&format!("{k}="))).unwrap();
+    let busy: u64 = counter("busy_turns").parse().unwrap();
+    assert!(busy >= 20_000u64.div_ceil(256), "each turn drains at most a batch of 256: {pipeline}");
+    let (deepest, capacity) = counter("signals_high_water").split_once('/').unwrap();
+    assert!(deepest.parse::<u64>().unwrap() <= capacity.parse::<u64>().unwrap(), "{pipeline}");
+    assert_eq!(capacity, "65536", "{pipeline}");
+    assert!(["hot-thread", "journal", "feeder"].contains(&counter("bound")), "{pipeline}");
     let (ok, out, _) = te(&["bench", "w1", "--n", "500", "--workload", "w2"]);
     assert!(ok);
     assert!(out.starts_with("W2 n=500 "), "{out}");
