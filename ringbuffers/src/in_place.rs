@@ -142,6 +142,18 @@ impl<T: Copy> InPlaceWriter<T> {
         Ok(())
     }
 
+    /// For a writer whose reserved run is used up: publishes what it wrote,
+    /// then reserves the next run, waiting with `waiter` while the ring is
+    /// full. Returns whether the next write has room (false only if the
+    /// consumer is gone). The slow path of a producer that writes one item
+    /// at a time; never allocates.
+    #[cold]
+    #[inline(never)]
+    pub fn make_room(&mut self, waiter: &mut Waiter) -> bool {
+        self.publish();
+        self.reserve(waiter).is_ok() && self.has_room()
+    }
+
     /// True while the reserved run has a free slot (the next
     /// [`InPlaceWriter::try_write`] succeeds).
     #[inline(always)]

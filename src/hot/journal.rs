@@ -57,11 +57,7 @@ impl JournalOut {
     #[cold]
     #[inline(never)]
     fn make_room(&mut self) -> bool {
-        let Some(w) = self.writer.as_mut() else {
-            return false;
-        };
-        w.publish();
-        w.reserve(&mut self.waiter).is_ok() && w.has_room()
+        self.writer.as_mut().is_some_and(|w| w.make_room(&mut self.waiter))
     }
 
     /// Records written and not yet published.

@@ -30,22 +30,12 @@ impl RingVenue {
     pub fn lost(&self) -> u64 {
         self.lost
     }
-
-    /// [`Venue::submit`] when the reserved slots are used up: publish,
-    /// reserve more (waiting while the ring is full). False if the venue
-    /// side is gone.
-    #[cold]
-    #[inline(never)]
-    fn make_room(&mut self) -> bool {
-        self.writer.publish();
-        self.writer.reserve(&mut self.waiter).is_ok() && self.writer.has_room()
-    }
 }
 
 impl Venue for RingVenue {
     #[inline]
     fn submit(&mut self, order: &OrderRequest, _out: &mut ExecBatch) {
-        if !self.writer.has_room() && !self.make_room() {
+        if !self.writer.has_room() && !self.writer.make_room(&mut self.waiter) {
             self.lost += 1;
             return;
         }
