@@ -53,6 +53,13 @@ fn bad_config_is_a_clear_error() {
     assert!(err.contains("/nonexistent/x.toml") && err.contains("cannot read"), "{err}");
 }
 
+/// The value of `key=value` field `key` in a space-separated line (panics if absent).
+fn value_of<'a>(line: &'a str, key: &str) -> &'a str {
+    line.split_whitespace()
+        .find_map(|kv| kv.strip_prefix(key).and_then(|rest| rest.strip_prefix('=')))
+        .unwrap_or_else(|| panic!("no `{key}=` in: {line}"))
+}
+
 #[test]
 fn bench_w1_prints_one_line_of_the_contract_form() {
     let (ok, out, err) = te(&["bench", "w1", "--n", "20000", "--seed", "42"]);
@@ -76,15 +83,14 @@ fn bench_w1_prints_one_line_of_the_contract_form() {
         ]
     );
     assert!(lines[0].starts_with("W1 n=20000 "));
-    let field =
-        |k: &str| lines[0].split_whitespace().find_map(|kv| kv.strip_prefix(&format!("{k}="))).unwrap().to_string();
+    let field = |k: &str| value_of(lines[0], k).to_string();
     let sum: u64 = ["routed_buy", "routed_sell", "dropped"].iter().map(|k| field(k).parse::<u64>().unwrap()).sum();
     assert_eq!(sum, 20_000);
     assert_eq!(field("checksum").split('.').nth(1).unwrap().len(), 6);
     assert_eq!(field("realized_pnl").split('.').nth(1).unwrap().len(), 6);
     // stderr: the pipeline's counters and what bounded the rate
     let pipeline = err.lines().find(|l| l.starts_with("tradeengine: pipeline ")).unwrap_or_else(|| panic!("{err}"));
-    let counter = |k: &str| pipeline.split_whitespace().find_map(|kv| kv.strip_prefix(&format!("{k}="))).unwrap();
+    let counter = |k: &str| value_of(pipeline, k);
     let busy: u64 = counter("busy_turns").parse().unwrap();
     assert!(busy >= 20_000u64.div_ceil(256), "each turn drains at most a batch of 256: {pipeline}");
     let (deepest, capacity) = counter("signals_high_water").split_once('/').unwrap();
