@@ -269,6 +269,8 @@ pub struct HotEngine<V: Venue> {
     counters: HotCounters,
     /// The SELL look-ahead's records, by `seq % SELL_FOUND_SLOTS`.
     sell_ahead: [SellAhead; SELL_FOUND_SLOTS],
+    /// The symbol whose SELL lines the next idle turn warms ([`HotEngine::warm_next_sell`]).
+    warm_symbol: SymbolId,
 }
 
 impl<V: Venue> HotEngine<V> {
@@ -290,6 +292,7 @@ impl<V: Venue> HotEngine<V> {
             marks: vec![0.0; params.symbols],
             counters: HotCounters::default(),
             sell_ahead: [SellAhead::default(); SELL_FOUND_SLOTS],
+            warm_symbol: 0,
             params,
         };
         e.book.prefault();
@@ -682,11 +685,34 @@ impl<V: Venue> HotEngine<V> {
     /// ([`Picker::idle_step`]: finding a symbol's first holder after a
     /// close, or the account the next BUY considers first, so that the next
     /// decision reads its answer instead of walking to it). Returns whether
-    /// there was a step to do. Changes no decision. Hot path: never
-    /// allocates or blocks.
+    /// there was a step to do. With none, it hints the lines the next SELL
+    /// of one symbol reads (see [`HotEngine::warm_next_sell`]) and returns
+    /// false. Changes no decision. Hot path: never allocates or blocks.
     #[inline]
     pub fn on_idle(&mut self) -> bool {
-        self.picker.idle_step(&self.book)
+        if self.picker.idle_step(&self.book) {
+            return true;
+        }
+        self.warm_next_sell();
+        false
+    }
+
+    /// Hints into cache what a SELL of the next symbol in turn reads before
+    /// its order leaves: its first holder's position and account row
+    /// (symbols taken round-robin, one per call). Between paced signals those
+    /// lines fall out of the hot core's near caches, and a SELL waited on
+    /// them where a BUY (whose account the idle steps already found) did not.
+    /// Only where first holders are kept (tables that fit the caches). A hint
+    /// only: changes nothing a decision reads. Hot path: never allocates or
+    /// blocks.
+    #[inline]
+    fn warm_next_sell(&mut self) {
+        let s = self.warm_symbol;
+        self.warm_symbol = if s as usize + 1 >= self.params.symbols { 0 } else { s + 1 };
+        if let Some((a, slot)) = self.picker.known_first_holder(s) {
+            self.book.prefetch_position(slot);
+            self.accounts.prefetch(a as usize);
+        }
     }
 
     /// Echoes a probe to the venue link: no routing, no state, no journal.

@@ -413,6 +413,15 @@ impl Picker {
         false
     }
 
+    /// The first holder of `s` and its position's slot, when kept and known
+    /// (what the next SELL of `s` closes if the position can be sold).
+    /// Hot path: reads one entry, changes nothing.
+    #[inline]
+    pub fn known_first_holder(&self, s: SymbolId) -> Option<(AccountId, u32)> {
+        let f = self.first_holder.get(s as usize)?;
+        (f.account != UNKNOWN && f.account != NO_HOLDER).then_some((f.account, f.slot))
+    }
+
     /// Walks row `s` (settled first) for its lowest-id holder and keeps it
     /// (with its slot) as the first holder, if first holders are kept.
     #[inline(always)]
@@ -1087,6 +1096,13 @@ mod tests {
                 _ => {
                     let want = naive(&book, s);
                     let was_known = kept.first_holder[s as usize].account < NO_HOLDER;
+                    // a known first holder is the lowest-id holder, in its slot
+                    assert_eq!(kept.known_first_holder(s).is_some(), was_known);
+                    if let Some((a, slot)) = kept.known_first_holder(s) {
+                        let lowest = (0..a).all(|b| book.find(b, s).is_none());
+                        assert!(book.holds_at(a, slot, s) && lowest, "step {step}: first holder {a} of {s}");
+                    }
+                    assert_eq!(walked.known_first_holder(s), None, "nothing kept, nothing known");
                     let pick = kept.pick_sell(s, &book);
                     assert_eq!(pick, want, "step {step}: SELL of {s}");
                     assert_eq!(soon.pick_sell(s, &book), want, "step {step}: SELL of {s} (marks soon)");
