@@ -480,6 +480,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             print!("{}", run.summary.table());
             let m = &run.measured;
+            println!("{}", m.by_side_line());
             println!(
                 "harness: sent={} orders={} secs={:.3} send_stalls={} max_send_lag_ns={} hot_pinned={}",
                 m.sent, m.orders, m.secs, m.send_stalls, m.max_send_lag_ns, run.hot_pinned

@@ -26,6 +26,11 @@ fn paced_run_measures_engine_and_floor_and_writes_the_report() {
     assert!(s.engine.samples <= signals_measured && s.engine.samples > signals_measured * 9 / 10, "{s:?}");
     assert_eq!(run.measured.orders, run.hot_counters.routed_buy + run.hot_counters.routed_sell);
     assert!(run.hot_counters.fills > 0, "fills came back over the exec-reports ring");
+    // every measured order is counted once, under its side, and W1 routes both
+    let [buy, sell] = &run.measured.engine_by_side;
+    assert_eq!(buy.len() + sell.len(), s.engine.samples, "by side: {}", run.measured.by_side_line());
+    assert!(buy.len() > sell.len() / 2 && sell.len() > buy.len() / 2, "{}", run.measured.by_side_line());
+    assert!(run.measured.by_side_line().starts_with("by side: BUY p50="));
     assert!(s.floor.at[0] > 0 && s.engine.at[0] > 0);
     assert!(s.engine.at.windows(2).all(|w| w[0] <= w[1]) && s.engine.at[4] <= s.engine.max);
     for f in ["engine.hgrm", "floor.hgrm", "summary.txt", "latency.png"] {

@@ -6,7 +6,7 @@ use anyhow::bail;
 use hdrhistogram::Histogram;
 use ringbuffers::{Consumer, Producer, WaitStrategy, Waiter};
 use tradeengine_adapters::feeds::WorkloadGenerator;
-use tradeengine_model::{ExecReport, ExecType, JournalEvent, OrderRequest, StrategySignal};
+use tradeengine_model::{ExecReport, ExecType, JournalEvent, OrderRequest, Side, StrategySignal};
 
 use crate::pinning::CoreLayout;
 
@@ -40,6 +40,9 @@ pub struct Measured {
     pub engine: Histogram<u64>,
     /// Ring round trip of probes, ns.
     pub floor: Histogram<u64>,
+    /// `engine` split by the order's side: BUY, then SELL (their paths
+    /// through the decision differ).
+    pub engine_by_side: [Histogram<u64>; 2],
     /// Events sent (signals and probes, warm-up included).
     pub sent: u64,
     /// Orders received (routed signals, warm-up included).
@@ -95,6 +98,7 @@ pub(super) fn drive(
     };
     let period_ticks = p.rate.map(|r| ticks_per_s / r);
     let mut engine = histogram();
+    let mut engine_by_side = [histogram(), histogram()];
     let mut floor = histogram();
     let mut fills = vec![ExecReport::default(); 1024];
     let mut fill_waiter = Waiter::new(WaitStrategy::BusySpin);
@@ -158,6 +162,7 @@ pub(super) fn drive(
                     orders += 1;
                     if measured {
                         engine.saturating_record(ns);
+                        engine_by_side[usize::from(o.side != Side::Buy as u8)].saturating_record(ns);
                     }
                     fills[nfills] = ExecReport {
                         exec_type: ExecType::Fill as u8,
@@ -195,6 +200,7 @@ pub(super) fn drive(
     Ok(Measured {
         engine,
         floor,
+        engine_by_side,
         sent,
         orders,
         journal_records,
@@ -208,6 +214,22 @@ pub(super) fn drive(
 #[cfg(test)]
 fn probe_count(total: u64, block: u64) -> u64 {
     (0..total.div_ceil(block)).filter(|b| b % 2 == 1).map(|b| (total - b * block).min(block)).sum()
+}
+
+impl Measured {
+    /// One line of the engine's tick-to-trade by side, ns:
+    /// `by side: BUY p50=… p90=… p99=… SELL p50=… p90=… p99=…`.
+    pub fn by_side_line(&self) -> String {
+        let part = |name: &str, h: &Histogram<u64>| {
+            format!(
+                "{name} p50={} p90={} p99={}",
+                h.value_at_quantile(0.5),
+                h.value_at_quantile(0.9),
+                h.value_at_quantile(0.99)
+            )
+        };
+        format!("by side: {} {}", part("BUY", &self.engine_by_side[0]), part("SELL", &self.engine_by_side[1]))
+    }
 }
 
 impl LatencyRun {
