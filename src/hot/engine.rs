@@ -56,6 +56,13 @@ const _: () = assert!(SELL_LOOK_AHEAD[2].0 == 1 && matches!(SELL_LOOK_AHEAD[2].1
 /// window (the first step runs 5 signals ahead), by sequence number.
 const SELL_FOUND_SLOTS: usize = 8;
 
+/// Idle turns after each drained signal batch that hint one symbol's SELL
+/// lines ([`HotEngine::warm_next_sell`]): W1's 500 symbols are all warmed
+/// every 125 batches. Warming in every idle turn made every turn longer,
+/// and so every signal's first look later (see the performance history,
+/// session 18).
+pub const WARM_SELLS_PER_BATCH: u32 = 4;
+
 /// What the SELL look-ahead found for one signal, and when.
 #[derive(Clone, Copy, Debug)]
 struct SellAhead {
@@ -271,6 +278,8 @@ pub struct HotEngine<V: Venue> {
     sell_ahead: [SellAhead; SELL_FOUND_SLOTS],
     /// The symbol whose SELL lines the next idle turn warms ([`HotEngine::warm_next_sell`]).
     warm_symbol: SymbolId,
+    /// Idle-turn warming steps left since the last signal batch.
+    warm_budget: u32,
 }
 
 impl<V: Venue> HotEngine<V> {
@@ -293,6 +302,7 @@ impl<V: Venue> HotEngine<V> {
             counters: HotCounters::default(),
             sell_ahead: [SellAhead::default(); SELL_FOUND_SLOTS],
             warm_symbol: 0,
+            warm_budget: 0,
             params,
         };
         e.book.prefault();
@@ -457,6 +467,7 @@ impl<V: Venue> HotEngine<V> {
     /// routing the signals one by one. Hot path: never allocates or blocks.
     #[inline]
     pub fn on_signal_batch(&mut self, batch: &[StrategySignal]) {
+        self.warm_budget = WARM_SELLS_PER_BATCH;
         if self.picker.tables_exceed_cache() {
             self.route_batch::<true>(batch);
         } else {
@@ -699,14 +710,20 @@ impl<V: Venue> HotEngine<V> {
 
     /// Hints into cache what a SELL of the next symbol in turn reads before
     /// its order leaves: its first holder's position and account row
-    /// (symbols taken round-robin, one per call). Between paced signals those
-    /// lines fall out of the hot core's near caches, and a SELL waited on
-    /// them where a BUY (whose account the idle steps already found) did not.
-    /// Only where first holders are kept (tables that fit the caches). A hint
-    /// only: changes nothing a decision reads. Hot path: never allocates or
-    /// blocks.
+    /// (symbols taken round-robin, one per call, at most
+    /// [`WARM_SELLS_PER_BATCH`] calls after each drained signal batch).
+    /// Between paced signals those lines fall out of the hot core's near
+    /// caches, and a SELL waited on them where a BUY (whose account the idle
+    /// steps already found) did not. The budget keeps the idle turns short
+    /// (a longer turn is a later look at the rings). Only where first holders
+    /// are kept (tables that fit the caches). A hint only: changes nothing a
+    /// decision reads. Hot path: never allocates or blocks.
     #[inline]
     fn warm_next_sell(&mut self) {
+        if self.warm_budget == 0 {
+            return;
+        }
+        self.warm_budget -= 1;
         let s = self.warm_symbol;
         self.warm_symbol = if s as usize + 1 >= self.params.symbols { 0 } else { s + 1 };
         if let Some((a, slot)) = self.picker.known_first_holder(s) {
@@ -1232,7 +1249,44 @@ impl<V: Venue> HotEngine<V> {
 
 #[cfg(test)]
 mod tests {
-    use super::positive_finite;
+    use super::{positive_finite, HotEngine, HotParams, JournalOut, WARM_SELLS_PER_BATCH};
+    use ringbuffers::channel;
+    use tradeengine_adapters::feeds::{Workload, WorkloadKind};
+    use tradeengine_adapters::venue::SimVenue;
+    use tradeengine_model::StrategySignal;
+
+    #[test]
+    fn idle_turns_after_a_batch_warm_a_bounded_number_of_symbols_in_turn() {
+        let w = Workload::new(WorkloadKind::W1, 3_000, 42);
+        let mut sigs = vec![StrategySignal::default(); 3_000];
+        w.generator().fill(&mut sigs);
+        let (tx, _rx) = channel("journal", 1 << 14);
+        let params = HotParams {
+            symbols: w.symbols as usize,
+            slots_per_account: w.max_open_symbols as usize,
+            ..Default::default()
+        };
+        let mut e = HotEngine::new(params, &w.account_policies(), SimVenue::new(), JournalOut::new(tx, 256));
+        let mut at = e.warm_symbol;
+        let mut warmed = 0;
+        for chunk in sigs.chunks(100) {
+            e.on_signal_batch(chunk);
+            e.flush();
+            // the picker's upkeep first (true), then idle turns with none
+            // (false): only the first few of those warm a symbol
+            let mut idle = 0;
+            while idle < 3 * WARM_SELLS_PER_BATCH {
+                if !e.on_idle() {
+                    idle += 1;
+                }
+            }
+            let moved = (e.warm_symbol + w.symbols - at) % w.symbols;
+            assert_eq!(moved, WARM_SELLS_PER_BATCH, "the budget per batch, taken in turn");
+            warmed += (at..at + moved).filter(|&s| e.picker.known_first_holder(s % w.symbols).is_some()).count();
+            at = e.warm_symbol;
+        }
+        assert!(warmed > 0, "W1 keeps first holders: some warmed symbols had one to hint");
+    }
 
     #[test]
     fn positive_finite_is_finite_and_above_zero() {
