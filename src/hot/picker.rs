@@ -39,7 +39,8 @@ const HOLDERS_CACHED_BYTES: usize = 1 << 20;
 
 /// The steps of the look-ahead for a SELL, from the earliest: the first
 /// non-zero word of the symbol's holder row, then the book entries of the
-/// holder it names (the account a SELL closes first), then its position.
+/// holder it names (the account a SELL closes first), then its position
+/// and the account's last position (which the close moves into its slot).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SellLookAhead {
     HolderWord,
@@ -582,6 +583,9 @@ impl Picker {
                 let a = self.holders.first_from(row, 0, None)?;
                 let slot = book.find(a as AccountId, s)?;
                 book.prefetch_position(slot);
+                // the close that the SELL most likely makes moves the
+                // account's last position into this slot
+                book.prefetch_last_slot(a as AccountId);
                 if self.soon_holder.0 != s {
                     // a mark not yet in the row could be a lower holder
                     *found = SellFound { account: a as u32, slot, ..*found };

@@ -229,6 +229,21 @@ impl PositionBook {
         }
     }
 
+    /// Hints account `a`'s last open position and its held-symbol entry
+    /// into cache: what [`PositionBook::close_slot`] moves into the slot it
+    /// frees (out of range, or no open position: ignored). Hot path:
+    /// changes nothing.
+    #[inline]
+    pub fn prefetch_last_slot(&self, a: AccountId) {
+        if let Some(&n) = self.used.get(a as usize).filter(|&&n| n > 0) {
+            let last = (a as usize * self.slots_per_account).saturating_add(n as usize - 1);
+            if let (Some(p), Some(h)) = (self.positions.get(last), self.held_symbol.get(last)) {
+                super::memory::prefetch_record(p);
+                super::memory::prefetch(h);
+            }
+        }
+    }
+
     /// Hints position `slot` into cache (out of range: ignored). Hot path: changes nothing.
     #[inline]
     pub fn prefetch_position(&self, slot: u32) {
@@ -348,6 +363,10 @@ mod tests {
         }
         for a in [0, 2, 3, usize::MAX] {
             b.prefetch_next_slot(a);
+        }
+        for a in [0, 2, 3, AccountId::MAX] {
+            // account 0 has no open position, 3 and past are outside the book
+            b.prefetch_last_slot(a);
         }
         assert_eq!((b.find(2, 7), b.find(0, 7), b.open_total()), (Some(slot), None, 1));
     }
