@@ -621,11 +621,11 @@ impl Picker {
     }
 
     /// Hints what a BUY of `s` routed to account `a` writes in the picker's
-    /// indexes (its holder bit, its bucket keys) into cache. Hot path:
-    /// changes nothing.
+    /// indexes (its holder bit and that word's summary word, its bucket
+    /// keys) into cache. Hot path: changes nothing.
     #[inline]
     pub fn prefetch_buy(&self, s: SymbolId, a: usize) {
-        self.holders.prefetch_bit_for_write(s as usize, a);
+        self.holders.prefetch_mark_for_write(s as usize, a);
         if let Some(k) = self.keys.get(a) {
             super::memory::prefetch_for_write(k);
         }
