@@ -217,14 +217,23 @@ pub struct Picker {
     /// Symbols whose first holder a close left unknown, to find in idle turns.
     to_find: ToFind,
     /// The first account the next BUY considers ([`Picker::first_candidate`]),
-    /// found in an idle turn; [`UNKNOWN`] after any change to the open
-    /// buckets or the tie rule's start, [`NO_CANDIDATE`]: no eligible account.
+    /// found by a BUY or an idle turn; under the lowest-id rule kept through
+    /// every bucket move ([`Picker::candidate_after_move`]), under
+    /// round-robin [`UNKNOWN`] after any move or change of the rule's
+    /// start. [`NO_CANDIDATE`]: no eligible account.
     buy_candidate: u32,
     /// Whether BUY candidates are checked in the book, not the holder bits
     /// (see [`HOLDERS_CACHED_BYTES`]).
     candidates_in_book: bool,
     accounts: usize,
     cursor: usize,
+    /// Whether [`Picker::buy_candidate`] is kept through bucket moves: where
+    /// the tables exceed the caches, so that the BUY look-ahead
+    /// ([`Picker::likely_buy`]) starts from it instead of walking the
+    /// buckets for every BUY (on cached tables the upkeep costs more than
+    /// the walks it saves, and idle turns find the candidate for paced
+    /// signals).
+    keep_candidate: bool,
 }
 
 impl Picker {
@@ -250,6 +259,7 @@ impl Picker {
             candidates_in_book,
             accounts,
             cursor: usize::MAX,
+            keep_candidate: candidates_in_book,
         }
     }
 
@@ -295,7 +305,8 @@ impl Picker {
     fn shift(&mut self, i: usize, old: BucketKeys, open_key: u32, scale_key: u32) {
         if old.open != open_key {
             self.open_buckets.shift(i, old.open, open_key);
-            self.buy_candidate = UNKNOWN;
+            self.buy_candidate =
+                if self.keep_candidate { self.candidate_after_move(i, old.open, open_key) } else { UNKNOWN };
         }
         if old.scale != scale_key {
             self.scale_buckets.shift(i, old.scale, scale_key);
@@ -452,10 +463,14 @@ impl Picker {
     #[inline]
     pub fn pick_buy(&mut self, s: SymbolId, book: &PositionBook) -> Option<(AccountId, Route)> {
         self.settle_holder_row(s);
-        let c = self.buy_candidate;
+        let mut c = self.buy_candidate;
+        if c == UNKNOWN && self.keep_candidate {
+            c = self.find_candidate();
+        }
         if c < NO_CANDIDATE {
-            // The first account to consider is known (an idle turn found
-            // it): if it does not hold `s`, it is the pick, with no walk.
+            // The first account to consider is known (kept through the
+            // moves since it was found): if it does not hold `s`, it is the
+            // pick, with no walk.
             if !self.holds_candidate(s, c as usize, book) {
                 self.chosen(c as usize);
                 return Some((c, Route::Open));
@@ -605,9 +620,18 @@ impl Picker {
     pub fn likely_buy(&self, skip: usize) -> Option<usize> {
         let rows = &self.open_buckets.members;
         let mut skip = skip;
-        let mut key = self.open_buckets.first_key_from(0);
+        let c = self.buy_candidate;
+        let (mut key, mut from) = if c < NO_CANDIDATE && self.tie_break == TieBreak::LowestId {
+            // the walk's first step, known: the least-loaded bucket's first member
+            if skip == 0 {
+                return Some(c as usize);
+            }
+            skip -= 1;
+            (Some(self.keys[c as usize].open as usize), c as usize + 1)
+        } else {
+            (self.open_buckets.first_key_from(0), self.start())
+        };
         while let Some(k) = key {
-            let mut from = self.start();
             while let Some(a) = rows.first_from(k, from, None) {
                 if skip == 0 {
                     return Some(a);
@@ -616,6 +640,7 @@ impl Picker {
                 from = a + 1;
             }
             key = self.open_buckets.first_key_from(k + 1);
+            from = self.start();
         }
         None
     }
@@ -784,6 +809,62 @@ impl Picker {
         }
     }
 
+    /// The first BUY candidate after account `i` moved from open bucket
+    /// `old` to `key` (`NONE`: none), from the one before the move. Under
+    /// the lowest-id rule the candidate is the lowest-id member of the
+    /// least-loaded bucket, so the move alone decides it, except when the
+    /// candidate itself moved up or out: then it is the next member of its
+    /// bucket, or the first of the next bucket in use (a walk). Unknown
+    /// stays unknown; under round-robin every move makes it unknown.
+    #[inline(never)]
+    fn candidate_after_move(&self, i: usize, old: u32, key: u32) -> u32 {
+        let c = self.buy_candidate;
+        if self.tie_break != TieBreak::LowestId || c == UNKNOWN {
+            return UNKNOWN;
+        }
+        let i = i as u32;
+        if c == NO_CANDIDATE {
+            // no account was in any open bucket: the one that joined is alone
+            return if key != NONE { i } else { NO_CANDIDATE };
+        }
+        if i == c {
+            if key < old {
+                // down into an empty bucket below the least-loaded one
+                return c;
+            }
+            return self.next_candidate(old as usize, c as usize);
+        }
+        let kc = self.keys[c as usize].open;
+        if key < kc || (key == kc && i < c) {
+            i
+        } else {
+            c
+        }
+    }
+
+    /// Finds the BUY candidate for a picker that keeps it (found once, it
+    /// is kept from then on: no idle turn needed) and returns it; under
+    /// round-robin it stays unknown (a move forgets it anyway).
+    #[inline(never)]
+    fn find_candidate(&mut self) -> u32 {
+        if self.tie_break != TieBreak::LowestId {
+            return UNKNOWN;
+        }
+        self.buy_candidate = self.first_candidate();
+        self.buy_candidate
+    }
+
+    /// The first candidate once candidate `c`, the lowest-id member of
+    /// bucket `k` (the least-loaded), has left it: the next member of `k`,
+    /// else the first member of the least-loaded bucket now in use.
+    #[inline(never)]
+    fn next_candidate(&self, k: usize, c: usize) -> u32 {
+        match self.open_buckets.members.first_from(k, c + 1, None) {
+            Some(a) => a as u32,
+            None => self.first_candidate(),
+        }
+    }
+
     /// The first account a BUY considers: the first member, from the tie
     /// rule's start (wrapping), of the least-loaded open bucket.
     #[inline]
@@ -885,6 +966,79 @@ mod tests {
             assert_eq!(counted.open_buckets.nonempty, full.open_buckets.nonempty, "step {step}");
             assert_eq!(counted.scale_buckets.len, full.scale_buckets.len, "step {step}");
             assert_eq!(counted.scale_buckets.nonempty, full.scale_buckets.nonempty, "step {step}");
+        }
+    }
+
+    #[test]
+    fn the_candidate_kept_through_every_move_is_the_one_a_walk_finds() {
+        // Random opens, closes, eligibility and limit changes, and now and
+        // then a BUY (which finds the candidate if it is unknown). Under the
+        // lowest-id rule the candidate is kept through every move (no idle
+        // turn here): it must always be the account `first_candidate` walks
+        // to, and be known from the first BUY on; under round-robin any move
+        // forgets it.
+        let (n, slots) = (90, 4);
+        for tie in [TieBreak::LowestId, TieBreak::RoundRobin] {
+            let mut p = Picker::new(n, 40, slots, tie, true);
+            assert!(!p.keep_candidate, "small tables leave the candidate to idle turns");
+            p.keep_candidate = true;
+            let mut book = PositionBook::new(n, slots, 0);
+            let mut eligible = vec![true; n];
+            let mut max_open = vec![slots as u32; n];
+            let mut next = below(0x00CA_4D1D_A7E5);
+            for a in 0..n as AccountId {
+                p.refresh(a, true, 0, slots as u32);
+            }
+            assert_eq!(p.buy_candidate, UNKNOWN);
+            let (mut known, mut moved_away, mut steps) = (0, 0, 0);
+            for step in 0..30_000 {
+                let a = next(n as u64) as AccountId;
+                let i = a as usize;
+                let before = p.buy_candidate;
+                match next(12) {
+                    0 => {
+                        eligible[i] = !eligible[i];
+                        p.refresh(a, eligible[i], book.open_count(a), max_open[i]);
+                    }
+                    1 => {
+                        max_open[i] = next(slots as u64 + 1) as u32;
+                        p.refresh(a, eligible[i], book.open_count(a), max_open[i]);
+                    }
+                    2 => {
+                        // the BUY's pick itself is checked against a walk elsewhere
+                        let _ = p.pick_buy(next(40) as SymbolId, &book);
+                    }
+                    3..=7 => {
+                        // the candidate opens most of the positions: it moves on
+                        let a = if next(2) == 0 && p.buy_candidate < NO_CANDIDATE { p.buy_candidate } else { a };
+                        let s = next(40) as SymbolId;
+                        if book.find(a, s).is_some() || book.open(a, s).is_none() {
+                            continue;
+                        }
+                        p.recount(a, book.open_count(a), max_open[a as usize]);
+                        moved_away += usize::from(a == before);
+                    }
+                    _ => {
+                        let held: Vec<SymbolId> = book.positions_of(a).map(|(s, _)| s).collect();
+                        let Some(&s) = held.get(next(held.len() as u64 + 1) as usize) else { continue };
+                        let slot = book.find(a, s).unwrap();
+                        let _ = book.close_slot(a, slot);
+                        p.recount(a, book.open_count(a), max_open[i]);
+                    }
+                }
+                let c = p.buy_candidate;
+                if c != UNKNOWN {
+                    assert_eq!(c, p.first_candidate(), "step {step} ({tie:?})");
+                }
+                known += usize::from(c != UNKNOWN);
+                steps += 1;
+            }
+            if tie == TieBreak::LowestId {
+                assert!(known + 100 > steps, "known at {known} of {steps} steps");
+                assert!(moved_away > 1_000, "the candidate itself moved {moved_away} times");
+            } else {
+                assert!(known < steps / 2, "round-robin forgets: known at {known} of {steps} steps");
+            }
         }
     }
 
@@ -1033,6 +1187,7 @@ mod tests {
         let mut soon = Picker::new(accounts, symbols as usize, slots, tie, true);
         let mut walked = Picker::new(accounts, symbols as usize, slots, tie, true);
         walked.first_holder = Vec::new();
+        walked.keep_candidate = false;
         assert!(!kept.first_holder.is_empty(), "a small table keeps first holders");
         let mut book = PositionBook::new(accounts, slots, 0);
         for a in 0..accounts as AccountId {

@@ -253,7 +253,13 @@ mod tests {
             }
         }
         rx3.drain(usize::MAX, |b| journal3.extend_from_slice(b));
-        assert!(idle_steps > 1_000, "{symbols} symbols ({used} used): {idle_steps} idle steps");
+        if symbols == 500 {
+            // cached tables leave the BUY candidate to idle turns
+            assert!(idle_steps > 1_000, "{symbols} symbols ({used} used): {idle_steps} idle steps");
+        } else {
+            // larger ones keep it through every move: once found, nothing is left to an idle turn
+            assert!(idle_steps <= 1, "{symbols} symbols ({used} used): {idle_steps} idle steps");
+        }
         assert_eq!(with_idle.counters(), one_by_one.counters(), "{symbols} symbols ({used} used), idle upkeep");
         assert_eq!(with_idle.checksum(), one_by_one.checksum());
         assert_eq!(with_idle.open_positions(), one_by_one.open_positions());
