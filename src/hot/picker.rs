@@ -227,7 +227,8 @@ pub struct Picker {
     candidates_in_book: bool,
     accounts: usize,
     cursor: usize,
-    /// Whether [`Picker::buy_candidate`] is kept through bucket moves: where
+    /// Whether [`Picker::buy_candidate`] is kept through bucket moves: under
+    /// the lowest-id rule (round-robin's start moves with every pick) where
     /// the tables exceed the caches, so that the BUY look-ahead
     /// ([`Picker::likely_buy`]) starts from it instead of walking the
     /// buckets for every BUY (on cached tables the upkeep costs more than
@@ -259,7 +260,7 @@ impl Picker {
             candidates_in_book,
             accounts,
             cursor: usize::MAX,
-            keep_candidate: candidates_in_book,
+            keep_candidate: candidates_in_book && tie_break == TieBreak::LowestId,
         }
     }
 
@@ -815,11 +816,11 @@ impl Picker {
     /// least-loaded bucket, so the move alone decides it, except when the
     /// candidate itself moved up or out: then it is the next member of its
     /// bucket, or the first of the next bucket in use (a walk). Unknown
-    /// stays unknown; under round-robin every move makes it unknown.
+    /// stays unknown. Only for a picker that keeps the candidate.
     #[inline(never)]
     fn candidate_after_move(&self, i: usize, old: u32, key: u32) -> u32 {
         let c = self.buy_candidate;
-        if self.tie_break != TieBreak::LowestId || c == UNKNOWN {
+        if c == UNKNOWN {
             return UNKNOWN;
         }
         let i = i as u32;
@@ -843,13 +844,9 @@ impl Picker {
     }
 
     /// Finds the BUY candidate for a picker that keeps it (found once, it
-    /// is kept from then on: no idle turn needed) and returns it; under
-    /// round-robin it stays unknown (a move forgets it anyway).
+    /// is kept from then on: no idle turn needed) and returns it.
     #[inline(never)]
     fn find_candidate(&mut self) -> u32 {
-        if self.tie_break != TieBreak::LowestId {
-            return UNKNOWN;
-        }
         self.buy_candidate = self.first_candidate();
         self.buy_candidate
     }
@@ -981,7 +978,9 @@ mod tests {
         for tie in [TieBreak::LowestId, TieBreak::RoundRobin] {
             let mut p = Picker::new(n, 40, slots, tie, true);
             assert!(!p.keep_candidate, "small tables leave the candidate to idle turns");
-            p.keep_candidate = true;
+            // large tables keep it under the lowest-id rule only
+            assert_eq!(Picker::new(10_000, 1_000, slots, tie, true).keep_candidate, tie == TieBreak::LowestId);
+            p.keep_candidate = tie == TieBreak::LowestId;
             let mut book = PositionBook::new(n, slots, 0);
             let mut eligible = vec![true; n];
             let mut max_open = vec![slots as u32; n];
