@@ -160,6 +160,12 @@ impl<T: Copy> Producer<T> {
         self.inner.slots()
     }
 
+    /// Items the ring holds when full (fixed at [`channel`]).
+    #[inline]
+    pub fn capacity(&self) -> usize {
+        self.inner.buffer().capacity()
+    }
+
     /// True when the consumer has taken (and released) every item published:
     /// a consumer that handles items inside [`Consumer::drain`] has handled them all.
     #[inline]
@@ -300,6 +306,7 @@ mod tests {
     fn full_ring_is_back_pressure_not_a_drop() {
         let (mut p, mut c) = channel::<u32>("bp", 4);
         assert_eq!(p.try_push_slice(&[1, 2, 3, 4, 5, 6]), 4);
+        assert_eq!((p.free_slots(), p.capacity()), (0, 4));
         let consumer = std::thread::spawn(move || {
             let mut got = Vec::new();
             while got.len() < 1004 {
