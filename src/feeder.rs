@@ -105,27 +105,6 @@ fn publish_signals(
     Ok(true)
 }
 
-/// Signal rings of at least this many slots let a feeder that finds them
-/// full sleep ([`WaitStrategy::SpinThenPark`], [`WaitStrategy::DEFAULT_PARK`]
-/// at a time) instead of yielding in a loop: at 25 M signals/s they hold
-/// ~650 µs of the hot thread's work, several park periods with the timer's
-/// slack, so the hot thread never finds them empty while the feeder sleeps.
-pub const PARK_WHEN_RING_HOLDS: usize = 16_384;
-
-/// How a feeder waits while the hot thread's input ring (of `capacity`
-/// signals) is full. A saturated engine keeps it full for the whole run:
-/// yielding (spin-then-yield) kept the feeder's core in `sched_yield` calls
-/// throughout (W2, 10 M signals: ~1.2 s of system time on the cold core,
-/// which the journal consumer and the persistence threads share). Rings
-/// too small to cover a sleep keep yielding.
-pub fn feeder_waiter(capacity: usize) -> Waiter {
-    Waiter::new(if capacity >= PARK_WHEN_RING_HOLDS {
-        WaitStrategy::SpinThenPark { park: WaitStrategy::DEFAULT_PARK }
-    } else {
-        WaitStrategy::SpinThenYield
-    })
-}
-
 /// Feeds a signal source until it ends or the run is stopped.
 pub fn feed_signals(
     mut source: Box<dyn SignalSource>,
@@ -133,7 +112,7 @@ pub fn feed_signals(
     control: RunControl,
 ) -> anyhow::Result<()> {
     let clock = quanta::Clock::new();
-    let mut waiter = feeder_waiter(tx.capacity());
+    let mut waiter = Waiter::new(WaitStrategy::for_full_ring(tx.capacity()));
     let mut pace = control.speed.map(Pacer::new);
     while !control.stopped() {
         let batch = source.next_batch(256);
@@ -185,7 +164,7 @@ pub fn feed_recording(
     // kind goes out: short, and as frequent as the kinds alternate) and on
     // the small side rings keep yielding; only a full signals ring sleeps.
     let mut waiter = Waiter::new(WaitStrategy::SpinThenYield);
-    let mut signals_waiter = feeder_waiter(rings.signals.capacity());
+    let mut signals_waiter = Waiter::new(WaitStrategy::for_full_ring(rings.signals.capacity()));
     let mut pace = control.speed.map(Pacer::new);
     let mut last: Option<InputKind> = None;
     let (mut sigs, mut ctl, mut pol, mut rol, mut exe) = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
@@ -318,18 +297,9 @@ mod tests {
     }
 
     #[test]
-    fn feeders_sleep_on_full_rings_that_cover_a_park_and_yield_on_smaller_ones() {
-        let parks = |c| matches!(feeder_waiter(c).strategy(), WaitStrategy::SpinThenPark { .. });
-        assert!(parks(PARK_WHEN_RING_HOLDS));
-        assert!(parks(65_536));
-        assert!(!parks(PARK_WHEN_RING_HOLDS - 1));
-        assert!(!parks(1_024));
-    }
-
-    #[test]
     fn a_feeder_sleeping_on_a_full_ring_delivers_every_signal_once_in_order() {
         let n = 300_000u64;
-        let (tx, mut rx) = ringbuffers::channel::<StrategySignal>("signals", PARK_WHEN_RING_HOLDS);
+        let (tx, mut rx) = ringbuffers::channel::<StrategySignal>("signals", WaitStrategy::PARK_WHEN_RING_HOLDS);
         let stats = tx.stats().clone();
         let source = Numbered { next: 0, n, buf: Vec::new() };
         let feeder = thread::spawn(move || feed_signals(Box::new(source), tx, RunControl::default()));

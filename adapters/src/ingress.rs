@@ -218,7 +218,7 @@ fn run(
     let mut events = mio::Events::with_capacity(64);
     let mut conns: Vec<Option<Conn>> = Vec::new();
     let mut next_seq = first_seq;
-    let mut waiter = Waiter::new(WaitStrategy::SpinThenYield);
+    let mut waiter = Waiter::new(WaitStrategy::for_full_ring(tx.capacity()));
     let mut batch: Vec<StrategySignal> = Vec::with_capacity(1024);
     while !stop.load(Ordering::Relaxed) {
         let _ = poll.poll(&mut events, Some(Duration::from_millis(20)));
