@@ -2,6 +2,8 @@
 //! through the admin endpoint of a live replay; the hot thread applies it, the
 //! store records it, and a wrong token is refused.
 
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -12,6 +14,16 @@ fn bin() -> &'static str {
 
 fn admin(addr: &str, token: &str, args: &[&str]) -> std::process::Output {
     Command::new(bin()).args(["admin", "--addr", addr, "--token", token]).args(args).output().unwrap()
+}
+
+/// Signals the replay's engine has routed so far, by its metrics endpoint
+/// (`None` while the endpoint is not up).
+fn routed(metrics: &str) -> Option<u64> {
+    let mut c = TcpStream::connect(metrics).ok()?;
+    c.write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n").ok()?;
+    let mut s = String::new();
+    c.read_to_string(&mut s).ok()?;
+    s.lines().find_map(|l| l.strip_prefix("tradeengine_decisions_total{outcome=\"routed\"} ")?.trim().parse().ok())
 }
 
 fn dump(db: &Path, table: &str) -> String {
@@ -25,8 +37,10 @@ fn kill_switch_from_the_admin_endpoint_stops_new_orders() {
     let _ = std::fs::remove_dir_all(&dir);
     let db = dir.join("a.db");
     let addr = format!("127.0.0.1:{}", 30_000 + std::process::id() % 20_000);
+    let metrics = format!("127.0.0.1:{}", 50_000 + std::process::id() % 10_000);
     let child = Command::new(bin())
         .args(["replay", "--workload", "w1", "--n", "800000", "--db", db.to_str().unwrap(), "--admin", &addr])
+        .args(["--metrics", &metrics])
         .env("TRADEENGINE_ADMIN_TOKEN", "t0k")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -42,6 +56,13 @@ fn kill_switch_from_the_admin_endpoint_stops_new_orders() {
         }
         assert!(t0.elapsed() < Duration::from_secs(20), "the admin endpoint never answered: {err}");
         std::thread::sleep(Duration::from_millis(20));
+    }
+    // The endpoint is up before the hot thread starts: a kill sent now
+    // could be applied before the first signal. Wait until the engine
+    // routes, so that the kill reaches a running engine.
+    while routed(&metrics).is_none_or(|n| n == 0) {
+        assert!(t0.elapsed() < Duration::from_secs(30), "the replay never routed a signal");
+        std::thread::sleep(Duration::from_millis(5));
     }
     let out = admin(&addr, "t0k", &["kill"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
