@@ -2,15 +2,12 @@
 //! through the admin endpoint of a live replay; the hot thread applies it, the
 //! store records it, and a wrong token is refused.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_tradeengine")
-}
+mod common;
+use common::cli::{bin, dump, http_get};
+use common::executor::free_port;
 
 fn admin(addr: &str, token: &str, args: &[&str]) -> std::process::Output {
     Command::new(bin()).args(["admin", "--addr", addr, "--token", token]).args(args).output().unwrap()
@@ -19,16 +16,8 @@ fn admin(addr: &str, token: &str, args: &[&str]) -> std::process::Output {
 /// Signals the replay's engine has routed so far, by its metrics endpoint
 /// (`None` while the endpoint is not up).
 fn routed(metrics: &str) -> Option<u64> {
-    let mut c = TcpStream::connect(metrics).ok()?;
-    c.write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\n\r\n").ok()?;
-    let mut s = String::new();
-    c.read_to_string(&mut s).ok()?;
+    let s = http_get(metrics, "/metrics").ok()?;
     s.lines().find_map(|l| l.strip_prefix("tradeengine_decisions_total{outcome=\"routed\"} ")?.trim().parse().ok())
-}
-
-fn dump(db: &Path, table: &str) -> String {
-    let out = Command::new(bin()).args(["store", "dump", table, "--db", db.to_str().unwrap()]).output().unwrap();
-    String::from_utf8(out.stdout).unwrap()
 }
 
 #[test]
@@ -37,7 +26,7 @@ fn kill_switch_from_the_admin_endpoint_stops_new_orders() {
     let _ = std::fs::remove_dir_all(&dir);
     let db = dir.join("a.db");
     let addr = format!("127.0.0.1:{}", 30_000 + std::process::id() % 20_000);
-    let metrics = format!("127.0.0.1:{}", 50_000 + std::process::id() % 10_000);
+    let metrics = format!("127.0.0.1:{}", free_port());
     let child = Command::new(bin())
         .args(["replay", "--workload", "w1", "--n", "800000", "--db", db.to_str().unwrap(), "--admin", &addr])
         .args(["--metrics", &metrics])

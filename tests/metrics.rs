@@ -1,9 +1,10 @@
 //! The Prometheus endpoint: the exposition passes `promtool check metrics`
 //! (Debian package `prometheus`, installed by tools/test.sh), over real HTTP.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::io::Write;
 use std::process::{Command, Stdio};
+
+mod common;
 
 use ringbuffers::channel;
 use tradeengine::cold::{AccountCapacity, EngineMetrics, JournalSummary, MetricsServer};
@@ -23,11 +24,7 @@ fn promtool_check(text: &str) -> (bool, String) {
 }
 
 fn get(addr: std::net::SocketAddr, path: &str) -> String {
-    let mut c = TcpStream::connect(addr).unwrap();
-    c.write_all(format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n").as_bytes()).unwrap();
-    let mut s = String::new();
-    c.read_to_string(&mut s).unwrap();
-    s
+    common::cli::http_get(addr, path).unwrap()
 }
 
 fn populated() -> std::sync::Arc<EngineMetrics> {

@@ -32,6 +32,17 @@ pub fn run_err(args: &[&str]) -> String {
     String::from_utf8(out.stderr).unwrap()
 }
 
+/// The raw HTTP/1.1 response (status line, headers, body) of `GET path`
+/// from `addr` (a metrics endpoint); an error while nothing listens there.
+pub fn http_get(addr: impl std::net::ToSocketAddrs, path: &str) -> std::io::Result<String> {
+    use std::io::{Read, Write};
+    let mut c = std::net::TcpStream::connect(addr)?;
+    c.write_all(format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n").as_bytes())?;
+    let mut s = String::new();
+    c.read_to_string(&mut s)?;
+    Ok(s)
+}
+
 /// `store dump TABLE` of a SQLite store.
 pub fn dump(db: &Path, table: &str) -> String {
     run_ok(&["store", "dump", table, "--db", db.to_str().unwrap()])
