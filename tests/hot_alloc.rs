@@ -215,19 +215,45 @@ fn hot_thread_allocates_nothing_after_start_up() {
             s.symbol = if i % 501 == 0 { u32::MAX } else { (s.symbol * 24 + (s.seq % 24) as u32) % 12_000 };
         }
         let params = HotParams { symbols: 12_000, slots_per_account: 20, ..Default::default() };
-        let (tx, mut rx) = ringbuffers::channel("journal", 1 << 12);
-        let mut e = HotEngine::new(params, &w.account_policies(), SimVenue::new(), JournalOut::new(tx, 256));
-        for chunk in sigs.chunks(64) {
-            start();
-            e.on_signal_batch(chunk);
-            e.flush();
-            stop();
-            assert_eq!(LAST.load(Ordering::SeqCst), 0, "a batch with the look-ahead allocated");
-            rx.drain(usize::MAX, |_| {});
-        }
+        let e = route_batches(params, &w, &sigs, "a batch with the look-ahead allocated");
         assert!(e.counters().routed_sell > 1_000, "{:?}", e.counters());
     })
     .join()
     .unwrap();
     assert_eq!(LAST.load(Ordering::SeqCst), 0, "batches with the look-ahead allocated");
+
+    // 7. Holder lists that spill into bit rows and come back: 9,000 symbols
+    //    (lists of 16 ids each), with nine signals in ten on three symbols.
+    std::thread::spawn(|| {
+        let w = Workload::new(WorkloadKind::W1, 20_000, 11);
+        let mut sigs = vec![StrategySignal::default(); 20_000];
+        w.generator().fill(&mut sigs);
+        for s in &mut sigs {
+            s.symbol = if s.seq % 10 == 0 { (s.symbol * 18 + (s.seq % 18) as u32) % 9_000 } else { s.symbol % 3 };
+        }
+        let params = HotParams { symbols: 9_000, slots_per_account: 20, ..Default::default() };
+        let e = route_batches(params, &w, &sigs, "a batch with spilling holder lists allocated");
+        assert!(e.counters().routed_sell > 1_000, "{:?}", e.counters());
+        let held = (0..3).map(|s| (0..w.accounts).filter(|&a| e.book().find(a, s).is_some()).count());
+        assert!(held.max().unwrap() > 16, "a symbol held by more accounts than its list holds");
+    })
+    .join()
+    .unwrap();
+    assert_eq!(LAST.load(Ordering::SeqCst), 0, "batches with spilling holder lists allocated");
+}
+
+/// Routes `sigs` in batches of 64 through a new engine, counting the
+/// allocations of each batch (`what`: the failure message); returns the engine.
+fn route_batches(params: HotParams, w: &Workload, sigs: &[StrategySignal], what: &str) -> HotEngine<SimVenue> {
+    let (tx, mut rx) = ringbuffers::channel("journal", 1 << 12);
+    let mut e = HotEngine::new(params, &w.account_policies(), SimVenue::new(), JournalOut::new(tx, 256));
+    for chunk in sigs.chunks(64) {
+        start();
+        e.on_signal_batch(chunk);
+        e.flush();
+        stop();
+        assert_eq!(LAST.load(Ordering::SeqCst), 0, "{what}");
+        rx.drain(usize::MAX, |_| {});
+    }
+    e
 }

@@ -384,9 +384,8 @@ fn run_w1<V: Venue>(venue: V, signals: &[StrategySignal], w: &Workload) -> (HotE
 #[test]
 fn the_venues_fast_lane_and_its_execution_reports_give_the_same_run() {
     // W1's 500 symbols, and the same signals spread over 12,000: 1.5 MB of
-    // holder bits, more than the caches hold, where the fast lane writes
-    // each new holder mark one decision late (`Picker::add_holder_soon`)
-    // and the reports path at once.
+    // holder bits, more than the caches hold, where the holders are kept in
+    // lists and the look-aheads run.
     for symbols in [500, 12_000] {
         fast_lane_and_reports_agree(symbols);
     }

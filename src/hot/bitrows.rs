@@ -282,44 +282,6 @@ impl BitRows {
         }
     }
 
-    /// Hints the start of `row`'s summary, and its top, into cache (out of
-    /// range: ignored). Hot path: no allocation, no effect on the rows.
-    #[inline]
-    pub fn prefetch_summary(&self, row: usize) {
-        if let Some(s) = self.summary.get(row.saturating_mul(self.summary_per_row)) {
-            super::memory::prefetch(s);
-        }
-        if let Some(t) = self.top.get(row.saturating_mul(self.top_per_row)) {
-            super::memory::prefetch(t);
-        }
-    }
-
-    /// Hints the first non-zero word of `row` into cache, found by its
-    /// summary (which [`BitRows::prefetch_row`] should have brought in), and
-    /// returns its index (`None`: an out-of-range or empty row, ignored).
-    /// Hot path: no allocation, no effect on the rows.
-    #[inline]
-    pub fn prefetch_first_word(&self, row: usize) -> Option<usize> {
-        let start = row.saturating_mul(self.summary_per_row);
-        let summary = self.summary.get(start..start.saturating_add(self.summary_per_row))?;
-        let start = row.saturating_mul(self.top_per_row);
-        let top = self.top.get(start..start.saturating_add(self.top_per_row))?;
-        let w = next_word(summary, top, 0)?;
-        super::memory::prefetch(self.words.get(row * self.words_per_row + w)?);
-        Some(w)
-    }
-
-    /// The lowest set bit of word `w` of `row`, if that word is non-zero
-    /// (`None` also for a word or row out of range).
-    #[inline]
-    pub fn first_in_word(&self, row: usize, w: usize) -> Option<usize> {
-        if w >= self.words_per_row {
-            return None;
-        }
-        let bits = *self.words.get(row.checked_mul(self.words_per_row)?.checked_add(w)?)?;
-        (bits != 0).then(|| w * 64 + bits.trailing_zeros() as usize)
-    }
-
     /// Hints the word holding `bit` of `row` into cache for writing (out of
     /// range: ignored). Hot path: no allocation, no effect on the rows.
     #[inline]
@@ -367,20 +329,13 @@ mod tests {
         let before = (b.words.clone(), b.summary.clone());
         for row in [0, 3, 4, usize::MAX] {
             b.prefetch_row(row);
-            b.prefetch_summary(row);
-            b.prefetch_first_word(row);
             for bit in [0, 150, 199, 200, usize::MAX] {
                 b.prefetch_bit_for_write(row, bit);
+                b.prefetch_mark_for_write(row, bit);
             }
         }
         assert_eq!((b.words.clone(), b.summary.clone()), before);
         assert_eq!(b.first_from(3, 0, None), Some(150));
-        assert_eq!(b.prefetch_first_word(3), Some(2), "the word it hinted");
-        assert_eq!(b.prefetch_first_word(2), None, "an empty row");
-        assert_eq!(b.first_in_word(3, 2), Some(150));
-        for (row, w) in [(3, 1), (3, 4), (4, 0), (usize::MAX, 2)] {
-            assert_eq!(b.first_in_word(row, w), None, "row {row} word {w}");
-        }
     }
 
     #[test]

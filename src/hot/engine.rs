@@ -46,7 +46,7 @@ const PREFETCH_AHEAD: usize = 7;
 /// also beat 4/3/2, by less. Sessions 8 and 10 had found 4/3/2 better
 /// than 3/2/1 on an older VM.
 const SELL_LOOK_AHEAD: [(usize, SellLookAhead); 3] =
-    [(5, SellLookAhead::HolderWord), (3, SellLookAhead::HolderBook), (1, SellLookAhead::Position)];
+    [(5, SellLookAhead::LowestHolder), (3, SellLookAhead::HolderBook), (1, SellLookAhead::Position)];
 
 // The decision takes the `Position` step's finding only with exactly one
 // signal routed in between (`HotEngine::sell_found`).
@@ -532,7 +532,7 @@ impl<V: Venue> HotEngine<V> {
     }
 
     /// Look-ahead for a signal a few places after the one being routed:
-    /// hints its symbol's mark and holder row into cache, so that its
+    /// hints its symbol's mark and holder index into cache, so that its
     /// decision does not wait on them. A hint only: reads nothing it
     /// depends on, changes nothing. Hot path: never allocates or blocks.
     #[inline]
@@ -544,7 +544,7 @@ impl<V: Venue> HotEngine<V> {
     }
 
     /// Closer look-ahead for a SELL (after [`HotEngine::prefetch_signal`]
-    /// brought its holder row's summary in): one [`SellLookAhead`] step
+    /// brought its holder list's length in): one [`SellLookAhead`] step
     /// towards the position it will most likely close, keeping what it
     /// found for the next step and the decision. `between`: the symbol of
     /// the signal routed next, before this one (for the `Position` step,
@@ -587,7 +587,7 @@ impl<V: Venue> HotEngine<V> {
     /// Look-ahead for a BUY after `skip` BUYs still to route: hints the
     /// state of the account it will most likely go to
     /// ([`Picker::likely_buy`]): its row, its held symbols, the slot its new
-    /// position would take, its holder bit and bucket keys. Changes nothing.
+    /// position would take, its holder entry and bucket keys. Changes nothing.
     /// Hot path: never allocates or blocks.
     #[inline]
     pub fn prefetch_buy(&self, sig: &StrategySignal, skip: usize) {
@@ -879,12 +879,7 @@ impl<V: Venue> HotEngine<V> {
                 .book
                 .open_with(a, s, Position::bought(qty, px))
                 .expect("plan checked the account and the book have room");
-            if self.picker.tables_exceed_cache() {
-                // its two words are DRAM misses: written once they are in
-                self.picker.add_holder_soon(s, a, slot);
-            } else {
-                self.picker.add_holder(s, a, slot);
-            }
+            self.picker.add_holder(s, a, slot);
             self.recount(a);
             return;
         };

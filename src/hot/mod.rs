@@ -7,6 +7,7 @@
 pub mod accounts;
 pub mod bitrows;
 pub mod engine;
+pub mod holders;
 pub mod journal;
 pub mod memory;
 pub mod orders;

@@ -15,6 +15,7 @@
 use tradeengine_model::{AccountId, Route, SymbolId};
 
 use super::bitrows::{first_set_bit, BitRows};
+use super::holders::Holders;
 use super::positions::PositionBook;
 
 const NONE: u32 = u32::MAX;
@@ -29,21 +30,31 @@ pub enum TieBreak {
 }
 
 /// BUY candidates the picker checks one by one before it falls back to
-/// masking the whole bucket row with the symbol's holder row.
+/// walking the whole bucket row against the symbol's holders
+/// ([`Holders::first_not_holding`]).
 const CANDIDATES_CHECKED: usize = 4;
 
-/// Holder tables above this size are not cache-resident: a BUY candidate is
-/// then looked up in its own held list (a few lines, hot for the accounts
-/// the picker keeps choosing) instead of the holder bit (a miss).
+/// Holder bit rows above this size are not cache-resident: the holders are
+/// then kept in lists ([`Holders`]), and a BUY candidate is looked up in its
+/// own held list (a few lines, hot for the accounts the picker keeps
+/// choosing) instead of the symbol's.
 const HOLDERS_CACHED_BYTES: usize = 1 << 20;
 
-/// The steps of the look-ahead for a SELL, from the earliest: the first
-/// non-zero word of the symbol's holder row, then the book entries of the
-/// holder it names (the account a SELL closes first), then its position
-/// and the account's last position (which the close moves into its slot).
+/// Ids per symbol in a holder list: twice the symbol's share of every
+/// position the accounts can open (a symbol held by more spills into a bit
+/// row), at least one cache line.
+fn holder_run(accounts: usize, symbols: usize, max_slots: usize) -> usize {
+    (2 * accounts * max_slots).div_ceil(symbols.max(1)).clamp(16, accounts.max(16))
+}
+
+/// The steps of the look-ahead for a SELL, from the earliest: the line of
+/// the symbol's holder index that names its lowest-id holder (the account
+/// a SELL closes first), then that account's book entries, then its
+/// position and the account's last position (which the close moves into
+/// its slot).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SellLookAhead {
-    HolderWord,
+    LowestHolder,
     HolderBook,
     Position,
 }
@@ -52,8 +63,6 @@ pub enum SellLookAhead {
 /// ([`Picker::prefetch_sell`]); `NONE` (`u32::MAX`) where nothing yet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SellFound {
-    /// The first non-zero word of the holder row (`HolderWord`).
-    word: u32,
     /// The lowest-id holder and its position's slot (`Position`).
     account: u32,
     slot: u32,
@@ -61,7 +70,7 @@ pub struct SellFound {
 
 impl Default for SellFound {
     fn default() -> Self {
-        Self { word: NONE, account: NONE, slot: NONE }
+        Self { account: NONE, slot: NONE }
     }
 }
 
@@ -202,13 +211,9 @@ pub struct Picker {
     scale_buckets: Buckets<false>,
     /// Each account's keys in the two bucket sets.
     keys: Vec<BucketKeys>,
-    /// Row `s`: accounts holding symbol `s` (reserved positions included),
-    /// but for the one mark in `soon_holder`.
-    holders: BitRows,
-    /// A holder mark (symbol, account) not yet written into `holders`
-    /// ([`Picker::add_holder_soon`]); symbol `NONE`: none. Every read of
-    /// that symbol's row and every other holder change writes it first.
-    soon_holder: (u32, u32),
+    /// The accounts holding each symbol (reserved positions included):
+    /// bit rows, or holder lists where the tables exceed the caches.
+    holders: Holders,
     /// Per symbol, its lowest-id holder (see [`FirstHolder`]), kept at every
     /// holder change; empty (not kept) where the tables exceed the caches:
     /// finding the next holder after a close would be a miss every time,
@@ -222,8 +227,8 @@ pub struct Picker {
     /// round-robin [`UNKNOWN`] after any move or change of the rule's
     /// start. [`NO_CANDIDATE`]: no eligible account.
     buy_candidate: u32,
-    /// Whether BUY candidates are checked in the book, not the holder bits
-    /// (see [`HOLDERS_CACHED_BYTES`]).
+    /// Whether BUY candidates are checked in the book, not the holder index
+    /// (see [`HOLDERS_CACHED_BYTES`]); the holder index is then in lists.
     candidates_in_book: bool,
     accounts: usize,
     cursor: usize,
@@ -241,15 +246,29 @@ impl Picker {
     /// A picker for `accounts` accounts, `symbols` symbols and open counts up
     /// to `max_slots`. Start-up only (allocates its indexes).
     pub fn new(accounts: usize, symbols: usize, max_slots: usize, tie_break: TieBreak, allow_scale_in: bool) -> Self {
-        let candidates_in_book = symbols * accounts.div_ceil(64) * 8 > HOLDERS_CACHED_BYTES;
+        let large = symbols * accounts.div_ceil(64) * 8 > HOLDERS_CACHED_BYTES;
+        Self::with_layout(accounts, symbols, max_slots, tie_break, allow_scale_in, large)
+    }
+
+    /// [`Picker::new`] with the layout for large tables (holder lists,
+    /// candidates checked in the book, the candidate kept) or for cached
+    /// ones chosen by the caller, whatever the size. Start-up only.
+    pub fn with_layout(
+        accounts: usize,
+        symbols: usize,
+        max_slots: usize,
+        tie_break: TieBreak,
+        allow_scale_in: bool,
+        large: bool,
+    ) -> Self {
+        let candidates_in_book = large;
         Self {
             tie_break,
             allow_scale_in,
             open_buckets: Buckets::new(max_slots + 1, accounts),
             scale_buckets: Buckets::new(max_slots + 1, accounts),
             keys: vec![BucketKeys { open: NONE, scale: NONE }; accounts],
-            holders: BitRows::new(symbols, accounts),
-            soon_holder: (NONE, NONE),
+            holders: Holders::new(symbols, accounts, candidates_in_book, holder_run(accounts, symbols, max_slots)),
             first_holder: if candidates_in_book {
                 Vec::new()
             } else {
@@ -317,8 +336,7 @@ impl Picker {
     /// Records that `a` now holds `s`, its position in book slot `slot`.
     #[inline(always)]
     pub fn add_holder(&mut self, s: SymbolId, a: AccountId, slot: u32) {
-        self.settle_holder();
-        self.holders.set(s as usize, a as usize);
+        self.holders.add(s as usize, a as usize);
         self.note_holder(s, a, slot);
     }
 
@@ -330,40 +348,6 @@ impl Picker {
             if f.account == NO_HOLDER || (a < f.account && f.account != UNKNOWN) {
                 *f = FirstHolder { account: a, slot };
             }
-        }
-    }
-
-    /// Records that `a` now holds `s`, writing the mark later: its words
-    /// are asked for now (owned) and written at the next holder change or
-    /// read of row `s`, when they have arrived. For holder tables larger
-    /// than the caches, where writing at once waits on two DRAM misses
-    /// (the mark's word and its summary word) in the middle of the
-    /// decision. Every query answers as if the mark were written. Hot path:
-    /// never allocates.
-    #[inline]
-    pub fn add_holder_soon(&mut self, s: SymbolId, a: AccountId, slot: u32) {
-        self.settle_holder();
-        self.holders.prefetch_mark_for_write(s as usize, a as usize);
-        self.soon_holder = (s, a);
-        self.note_holder(s, a, slot);
-    }
-
-    /// Writes the holder mark [`Picker::add_holder_soon`] left, if any.
-    #[inline]
-    fn settle_holder(&mut self) {
-        let (s, a) = self.soon_holder;
-        if s != NONE {
-            self.holders.set(s as usize, a as usize);
-            self.soon_holder = (NONE, NONE);
-        }
-    }
-
-    /// [`Picker::settle_holder`] if the mark left is in row `s` (before a
-    /// query reads that row).
-    #[inline]
-    fn settle_holder_row(&mut self, s: SymbolId) {
-        if self.soon_holder.0 == s {
-            self.settle_holder();
         }
     }
 
@@ -382,8 +366,7 @@ impl Picker {
     /// [`PositionBook::close_slot`] of `slot` returned.
     #[inline(always)]
     pub fn closed(&mut self, s: SymbolId, a: AccountId, slot: u32, moved: Option<(SymbolId, u32)>) {
-        self.settle_holder();
-        let emptied = self.holders.clear(s as usize, a as usize);
+        let emptied = self.holders.remove(s as usize, a as usize);
         if self.first_holder.is_empty() {
             return;
         }
@@ -439,8 +422,7 @@ impl Picker {
     /// (with its slot) as the first holder, if first holders are kept.
     #[inline(always)]
     fn find_first_holder(&mut self, s: SymbolId, book: &PositionBook) {
-        self.settle_holder_row(s);
-        let found = match self.holders.first_from(s as usize, 0, None) {
+        let found = match self.holders.first_from(s as usize, 0) {
             None => FirstHolder { account: NO_HOLDER, slot: NONE },
             Some(a) => match book.find(a as AccountId, s) {
                 Some(slot) => FirstHolder { account: a as u32, slot },
@@ -456,14 +438,13 @@ impl Picker {
     /// Does `a` hold `s` (reserved positions included)?
     #[inline]
     pub fn is_holder(&self, s: SymbolId, a: AccountId) -> bool {
-        self.soon_holder == (s, a) || self.holders.contains(s as usize, a as usize)
+        self.holders.contains(s as usize, a as usize)
     }
 
     /// Chooses the account for a BUY of `s`, or `None` (drop: no eligible
     /// account). `book` holds every candidate's own positions.
     #[inline]
     pub fn pick_buy(&mut self, s: SymbolId, book: &PositionBook) -> Option<(AccountId, Route)> {
-        self.settle_holder_row(s);
         let mut c = self.buy_candidate;
         if c == UNKNOWN && self.keep_candidate {
             c = self.find_candidate();
@@ -519,7 +500,7 @@ impl Picker {
         let mut best: Option<(u32, usize)> = None;
         for (lo, hi) in [(start, self.accounts), (0, start)] {
             let mut from = lo;
-            while let Some(a) = self.holders.first_from(row, from, None) {
+            while let Some(a) = self.holders.first_from(row, from) {
                 if a >= hi {
                     break;
                 }
@@ -536,18 +517,11 @@ impl Picker {
         best.map(|(_, a)| a)
     }
 
-    /// Hints the holder row of `s` into cache ahead of a decision on `s`:
-    /// its summary and first word; for a table larger than the caches the
-    /// summary only (its first word is rarely the one read: BUY candidates
-    /// are checked in the book, and the SELL look-ahead fetches the first
-    /// non-zero word). Hot path: changes nothing.
+    /// Hints the holder index of `s` into cache ahead of a decision on `s`
+    /// (see [`Holders::prefetch_symbol`]). Hot path: changes nothing.
     #[inline]
     pub fn prefetch_symbol(&self, s: SymbolId) {
-        if self.candidates_in_book {
-            self.holders.prefetch_summary(s as usize);
-        } else {
-            self.holders.prefetch_row(s as usize);
-        }
+        self.holders.prefetch_symbol(s as usize);
     }
 
     /// Whether the holder table is larger than the caches (see
@@ -577,17 +551,12 @@ impl Picker {
     ) -> Option<usize> {
         let row = s as usize;
         match step {
-            SellLookAhead::HolderWord => {
-                found.word = self.holders.prefetch_first_word(row).map_or(NONE, |w| w as u32);
+            SellLookAhead::LowestHolder => {
+                self.holders.prefetch_lowest(row);
                 None
             }
             SellLookAhead::HolderBook => {
-                // the word the step before found, if it still has a holder
-                // (a hint: a lower holder since only costs this step's use)
-                let a = self
-                    .holders
-                    .first_in_word(row, found.word as usize)
-                    .or_else(|| self.holders.first_from(row, 0, None))?;
+                let a = self.holders.first_from(row, 0)?;
                 book.prefetch_account(a);
                 if let Some(k) = self.keys.get(a) {
                     super::memory::prefetch(k);
@@ -596,16 +565,13 @@ impl Picker {
             }
             SellLookAhead::Position => {
                 // with the row as it is now: a decision may use it
-                let a = self.holders.first_from(row, 0, None)?;
+                let a = self.holders.first_from(row, 0)?;
                 let slot = book.find(a as AccountId, s)?;
                 book.prefetch_position(slot);
                 // the close that the SELL most likely makes moves the
                 // account's last position into this slot
                 book.prefetch_last_slot(a as AccountId);
-                if self.soon_holder.0 != s {
-                    // a mark not yet in the row could be a lower holder
-                    *found = SellFound { account: a as u32, slot, ..*found };
-                }
+                *found = SellFound { account: a as u32, slot };
                 None
             }
         }
@@ -647,11 +613,11 @@ impl Picker {
     }
 
     /// Hints what a BUY of `s` routed to account `a` writes in the picker's
-    /// indexes (its holder bit and that word's summary word, its bucket
+    /// indexes (its holder entry, [`Holders::prefetch_add`], and its bucket
     /// keys) into cache. Hot path: changes nothing.
     #[inline]
     pub fn prefetch_buy(&self, s: SymbolId, a: usize) {
-        self.holders.prefetch_mark_for_write(s as usize, a);
+        self.holders.prefetch_add(s as usize, a);
         if let Some(k) = self.keys.get(a) {
             super::memory::prefetch_for_write(k);
         }
@@ -681,7 +647,7 @@ impl Picker {
     ) -> Result<(AccountId, u32), bool> {
         if let Some(f) = found {
             let (a, slot) = (f.account, f.slot);
-            if a != NONE && self.soon_holder.0 != s && book.holds_at(a, slot, s) && book.get(slot).sellable() {
+            if a != NONE && book.holds_at(a, slot, s) && book.get(slot).sellable() {
                 return Ok((a, slot));
             }
         }
@@ -714,8 +680,7 @@ impl Picker {
                 from = a as usize + 1;
             }
         }
-        self.settle_holder_row(s);
-        while let Some(a) = self.holders.first_from(row, from, None) {
+        while let Some(a) = self.holders.first_from(row, from) {
             any = true;
             if let Some(rec) = book.find(a as AccountId, s) {
                 let p = book.get(rec);
@@ -731,7 +696,7 @@ impl Picker {
     /// First member of open bucket `k`, from the tie rule's start (wrapping),
     /// that does not hold `s`. The first few candidates are checked one by
     /// one (in the book when the holder table is large); past them the
-    /// bucket row is masked with the holder row.
+    /// bucket row is walked against the symbol's holders.
     #[inline]
     fn first_non_holder(&self, k: usize, s: SymbolId, book: &PositionBook) -> Option<usize> {
         let start = self.start();
@@ -758,8 +723,8 @@ impl Picker {
     }
 
     /// [`Picker::first_non_holder_in`] past its first member, which holds
-    /// `s`: a few more candidates one by one, then the bucket row masked
-    /// with the holder row.
+    /// `s`: a few more candidates one by one, then the bucket row walked
+    /// against the symbol's holders.
     #[inline(never)]
     fn first_non_holder_after(
         &self,
@@ -778,12 +743,12 @@ impl Picker {
             }
             from = a + 1;
         }
-        rows.first_from(k, from, Some((&self.holders, s as usize))).filter(|&a| a < hi)
+        self.holders.first_not_holding(rows, k, from, s as usize).filter(|&a| a < hi)
     }
 
     /// Does BUY candidate `a` hold `s`? Checked in its own held symbols when
     /// the holder table is large (see [`HOLDERS_CACHED_BYTES`]), else by its
-    /// holder bit.
+    /// holder bit (the bit layout's [`Holders::contains`]).
     #[inline(always)]
     fn holds_candidate(&self, s: SymbolId, a: usize, book: &PositionBook) -> bool {
         if self.candidates_in_book {
@@ -876,12 +841,12 @@ impl Picker {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::hot::positions::QTY_EPSILON;
 
     /// A xorshift stream from `seed`: each call draws a number below `k`.
-    fn below(seed: u64) -> impl FnMut(u64) -> u64 {
+    pub(crate) fn below(seed: u64) -> impl FnMut(u64) -> u64 {
         let mut rng = seed;
         move |k| {
             rng ^= rng << 13;
@@ -895,8 +860,7 @@ mod tests {
     /// symbol 7. `in_book`: candidates checked in the book (as for a large
     /// holder table), else by holder bit.
     fn setup(n: usize, holding: &[usize], tie: TieBreak, in_book: bool) -> (Picker, PositionBook) {
-        let mut p = Picker::new(n, 10, 2, tie, false);
-        p.candidates_in_book = in_book;
+        let mut p = Picker::with_layout(n, 10, 2, tie, false, in_book);
         let mut book = PositionBook::new(n, 2, n * 2);
         for a in 0..n {
             if holding.contains(&a) {
@@ -1111,62 +1075,6 @@ mod tests {
     }
 
     #[test]
-    fn a_holder_mark_written_soon_answers_every_query_as_one_written_at_once() {
-        // Two pickers over the same random run of opens and closes: one
-        // marks new holders at once, the other soon (the deferred mark);
-        // every pick and holder query must agree, in both candidate modes.
-        for in_book in [false, true] {
-            let (accounts, symbols, slots) = (40usize, 6u32, 3usize);
-            let mut next = below(0x9E37_79B9_7F4A_7C15u64);
-            let mut now = Picker::new(accounts, symbols as usize, slots, TieBreak::LowestId, true);
-            let mut soon = Picker::new(accounts, symbols as usize, slots, TieBreak::LowestId, true);
-            now.candidates_in_book = in_book;
-            soon.candidates_in_book = in_book;
-            let mut book = PositionBook::new(accounts, slots, 0);
-            for a in 0..accounts as AccountId {
-                now.refresh(a, true, 0, slots as u32);
-                soon.refresh(a, true, 0, slots as u32);
-            }
-            let mut deferred = 0;
-            for step in 0..20_000 {
-                let s = next(symbols as u64) as SymbolId;
-                if next(2) == 0 {
-                    // a BUY: both pick, then open and mark the account
-                    let pick = now.pick_buy(s, &book);
-                    assert_eq!(soon.pick_buy(s, &book), pick, "step {step}: BUY of {s}");
-                    if let Some((a, Route::Open)) = pick {
-                        let slot = book.open(a, s).unwrap();
-                        book.get_mut(slot).net_qty = 1.0;
-                        now.add_holder(s, a, slot);
-                        soon.add_holder_soon(s, a, slot);
-                        deferred += 1;
-                        for p in [&mut now, &mut soon] {
-                            p.refresh(a, true, book.open_count(a), slots as u32);
-                        }
-                    }
-                } else {
-                    // a SELL: both pick, then close and unmark
-                    let pick = now.pick_sell(s, &book);
-                    assert_eq!(soon.pick_sell(s, &book), pick, "step {step}: SELL of {s}");
-                    if let Ok((a, slot)) = pick {
-                        let moved = book.close_slot(a, slot);
-                        now.closed(s, a, slot, moved);
-                        soon.closed(s, a, slot, moved);
-                        for p in [&mut now, &mut soon] {
-                            p.refresh(a, true, book.open_count(a), slots as u32);
-                        }
-                    }
-                }
-                let (qs, qa) = (next(symbols as u64) as SymbolId, next(accounts as u64) as AccountId);
-                assert_eq!(soon.is_holder(qs, qa), now.is_holder(qs, qa), "step {step}: holds {qa} {qs}?");
-            }
-            assert!(deferred > 1_000, "the run opened positions: {deferred}");
-            soon.settle_holder();
-            assert!(soon.holders == now.holders, "the settled marks are the marks written at once");
-        }
-    }
-
-    #[test]
     fn answers_kept_from_idle_turns_give_every_decision_the_walk_gives() {
         for tie in [TieBreak::LowestId, TieBreak::RoundRobin] {
             kept_answers(tie);
@@ -1174,23 +1082,28 @@ mod tests {
     }
 
     fn kept_answers(tie: TieBreak) {
-        // Three pickers over one random run: two keep each symbol's first
-        // holder (one marking new holders at once, one soon), one walks
-        // every time (nothing kept; it never idles). Positions get closes in
-        // flight and empty reservations (not SELL targets), and closes move
-        // slots. Every BUY must agree with the walking picker's, every SELL
-        // with it and with a naive scan.
+        // Four pickers over one random run: two keep each symbol's first
+        // holder (one in holder bits, one in holder lists short enough to
+        // spill), one walks every time (nothing kept; it never idles), and
+        // one has the layout of large tables (lists, candidates checked in
+        // the book, the BUY candidate kept through moves, no first holders).
+        // Positions get closes in flight and empty reservations (not SELL
+        // targets), and closes move slots. Every BUY must agree with the
+        // walking picker's, every SELL with it and with a naive scan.
         let (accounts, symbols, slots) = (24usize, 5u32, 3usize);
         let mut next = below(0x2545_F491_4F6C_DD1Du64);
         let mut kept = Picker::new(accounts, symbols as usize, slots, tie, true);
-        let mut soon = Picker::new(accounts, symbols as usize, slots, tie, true);
+        let mut listed = Picker::new(accounts, symbols as usize, slots, tie, true);
+        listed.holders = Holders::new(symbols as usize, accounts, true, 16);
+        let mut large = Picker::with_layout(accounts, symbols as usize, slots, tie, true, true);
+        assert!(large.first_holder.is_empty() && matches!(large.holders, Holders::Lists(_)));
         let mut walked = Picker::new(accounts, symbols as usize, slots, tie, true);
         walked.first_holder = Vec::new();
         walked.keep_candidate = false;
         assert!(!kept.first_holder.is_empty(), "a small table keeps first holders");
         let mut book = PositionBook::new(accounts, slots, 0);
         for a in 0..accounts as AccountId {
-            for p in [&mut kept, &mut soon, &mut walked] {
+            for p in [&mut kept, &mut listed, &mut large, &mut walked] {
                 p.refresh(a, true, 0, slots as u32);
             }
         }
@@ -1208,14 +1121,17 @@ mod tests {
             Err(any)
         };
         let (mut sells, mut known, mut skipped, mut buys, mut buys_known) = (0, 0, 0, 0, 0);
+        let mut spilled = 0;
         for step in 0..30_000 {
+            spilled += listed.holders.spilled();
             let s = next(symbols as u64) as SymbolId;
             match next(8) {
                 0..=3 => {
                     let pick = walked.pick_buy(s, &book);
                     let was_known = kept.buy_candidate < NO_CANDIDATE;
                     assert_eq!(kept.pick_buy(s, &book), pick, "step {step}: BUY of {s} ({tie:?})");
-                    assert_eq!(soon.pick_buy(s, &book), pick, "step {step}: BUY of {s} ({tie:?}, marks soon)");
+                    assert_eq!(listed.pick_buy(s, &book), pick, "step {step}: BUY of {s} ({tie:?}, lists)");
+                    assert_eq!(large.pick_buy(s, &book), pick, "step {step}: BUY of {s} ({tie:?}, large)");
                     buys += 1;
                     buys_known += usize::from(was_known);
                     if let Some((a, Route::Open)) = pick {
@@ -1223,10 +1139,8 @@ mod tests {
                         // one in five stays an empty reservation for a while
                         book.get_mut(slot).net_qty = if next(5) == 0 { 0.0 } else { 1.0 };
                         book.get_mut(slot).pending_buy = 1.0 - book.get(slot).net_qty;
-                        kept.add_holder(s, a, slot);
-                        soon.add_holder_soon(s, a, slot);
-                        walked.add_holder(s, a, slot);
-                        for p in [&mut kept, &mut soon, &mut walked] {
+                        for p in [&mut kept, &mut listed, &mut large, &mut walked] {
+                            p.add_holder(s, a, slot);
                             p.refresh(a, true, book.open_count(a), slots as u32);
                         }
                     }
@@ -1234,7 +1148,7 @@ mod tests {
                 4 if next(3) == 0 => {
                     // idle turns find the first holders closes left unknown
                     // and the next BUY's first account (`walked` never idles)
-                    for p in [&mut kept, &mut soon] {
+                    for p in [&mut kept, &mut listed, &mut large] {
                         while p.idle_step(&book) {}
                     }
                 }
@@ -1263,14 +1177,26 @@ mod tests {
                     assert_eq!(walked.known_first_holder(s), None, "nothing kept, nothing known");
                     let pick = kept.pick_sell(s, &book);
                     assert_eq!(pick, want, "step {step}: SELL of {s}");
-                    assert_eq!(soon.pick_sell(s, &book), want, "step {step}: SELL of {s} (marks soon)");
+                    assert_eq!(listed.pick_sell(s, &book), want, "step {step}: SELL of {s} (lists)");
+                    assert_eq!(large.pick_sell(s, &book), want, "step {step}: SELL of {s} (large)");
+                    for x in 0..symbols {
+                        let mut found = SellFound::default();
+                        for step in [SellLookAhead::LowestHolder, SellLookAhead::HolderBook, SellLookAhead::Position] {
+                            let _ = large.prefetch_sell(x, step, &book, &mut found);
+                        }
+                        assert_eq!(
+                            large.pick_sell_found(x, &book, Some(&found)),
+                            naive(&book, x),
+                            "step {step}: found ahead"
+                        );
+                    }
                     assert_eq!(walked.pick_sell(s, &book), want, "step {step}: SELL of {s} (walked)");
                     if let Ok((a, slot)) = pick {
                         sells += 1;
                         known += usize::from(was_known);
                         skipped += usize::from((0..a).any(|b| book.find(b, s).is_some()));
                         let moved = book.close_slot(a, slot);
-                        for p in [&mut kept, &mut soon, &mut walked] {
+                        for p in [&mut kept, &mut listed, &mut large, &mut walked] {
                             p.closed(s, a, slot, moved);
                             p.refresh(a, true, book.open_count(a), slots as u32);
                         }
@@ -1284,6 +1210,7 @@ mod tests {
         );
         assert!(buys > 5_000 && buys_known > 500 && buys - buys_known > 500, "{buys} BUYs, {buys_known} known");
         assert!(skipped > 300, "and passed first holders that could not sell: {skipped}");
+        assert!(spilled > 1_000, "lists spilled into bit rows and back: {spilled} symbol-steps spilled");
     }
 
     #[test]
@@ -1308,16 +1235,24 @@ mod tests {
 
     #[test]
     fn a_sell_found_ahead_answers_as_the_walk_does() {
+        // holder bits and holder lists (the layout of large tables)
+        for large in [false, true] {
+            sell_found_ahead(large);
+        }
+    }
+
+    fn sell_found_ahead(large: bool) {
         use crate::hot::positions::Position;
         // the look-ahead's three steps for a SELL of `s`, as a batch runs them
         fn look(p: &Picker, s: SymbolId, book: &PositionBook) -> SellFound {
             let mut found = SellFound::default();
-            for step in [SellLookAhead::HolderWord, SellLookAhead::HolderBook, SellLookAhead::Position] {
+            for step in [SellLookAhead::LowestHolder, SellLookAhead::HolderBook, SellLookAhead::Position] {
                 let _ = p.prefetch_sell(s, step, book, &mut found);
             }
             found
         }
-        let mut p = Picker::new(6, 4, 3, TieBreak::LowestId, false);
+        let mut p = Picker::with_layout(6, 4, 3, TieBreak::LowestId, false, large);
+        assert_eq!(matches!(p.holders, Holders::Lists(_)), large);
         let mut book = PositionBook::new(6, 3, 0);
         let open = |p: &mut Picker, book: &mut PositionBook, a: AccountId, s: SymbolId| {
             let slot = book.open_with(a, s, Position::bought(1.0, 10.0)).unwrap();
@@ -1337,14 +1272,11 @@ mod tests {
         p.close(1, 2, in_1, &mut book);
         assert_eq!(p.pick_sell_found(2, &book, Some(&found)), Ok((2, in_1)), "the moved slot, not the one found");
 
-        // a lower holder marked soon after the look-ahead wins
-        let found = look(&p, 2, &book);
+        // a lower holder: the next look-ahead finds it
         let slot = book.open_with(0, 2, Position::bought(1.0, 10.0)).unwrap();
-        p.add_holder_soon(2, 0, slot);
-        assert_eq!(p.pick_sell_found(2, &book, Some(&found)), Ok((0, slot)));
-        // found while that mark was pending: no answer kept, the walk decides
+        p.add_holder(2, 0, slot);
         let found = look(&p, 2, &book);
-        assert_eq!(found.account, NONE);
+        assert_eq!((found.account, found.slot), (0, slot));
         assert_eq!(p.pick_sell_found(2, &book, Some(&found)), Ok((0, slot)));
 
         // a holder whose close is in flight is passed over, as by the walk

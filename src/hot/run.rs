@@ -202,8 +202,8 @@ mod tests {
     }
 
     /// The simulator without its fast lane: each order's fill comes as the
-    /// report of `submit`, so the engine reserves the position first (its
-    /// holder mark written at once, as for a venue whose fills come later).
+    /// report of `submit`, so the engine reserves the position first, as
+    /// for a venue whose fills come later.
     struct ReportingVenue(SimVenue);
 
     impl Venue for ReportingVenue {
@@ -219,12 +219,13 @@ mod tests {
     #[test]
     fn the_loops_look_ahead_changes_no_decision() {
         // 500 symbols: the holder table is cached, only the symbol hints run;
-        // 12,000 x 1,000 accounts: 1.5 MB of holder bits, so the SELL
-        // look-ahead into the book runs too, and its findings answer SELLs
+        // 12,000 x 1,000 accounts: 1.5 MB of holder bits, so the holders
+        // are in lists and the SELL look-ahead into the book runs too, and
+        // its findings answer SELLs
         // (300 of them in use: most SELLs find holders, with decisions on
         // the same symbol in between).
         // Each with the simulator's fast lane and without it (the order
-        // path: reservations, holder marks written at once).
+        // path: reservations first).
         for (symbols, used) in [(500, 500), (12_000, 12_000), (12_000, 300)] {
             look_ahead_changes_no_decision(symbols, used, SimVenue::new);
             look_ahead_changes_no_decision(symbols, used, || ReportingVenue(SimVenue::new()));
