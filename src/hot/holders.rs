@@ -34,9 +34,8 @@ const IDS_PER_LINE: usize = 16;
 pub enum Holders {
     /// A bit row per symbol.
     Bits(BitRows),
-    /// A sorted list per symbol, spilling into bit rows (boxed: the
-    /// picker's own fields stay as compact as with bit rows).
-    Lists(Box<HolderLists>),
+    /// A sorted list per symbol, spilling into bit rows.
+    Lists(HolderLists),
 }
 
 /// Per-symbol sorted holder ids in fixed runs, with bit rows for symbols
@@ -62,12 +61,12 @@ impl Holders {
             return Self::Bits(BitRows::new(symbols, accounts));
         }
         let run = run.max(1).next_multiple_of(IDS_PER_LINE);
-        Self::Lists(Box::new(HolderLists {
+        Self::Lists(HolderLists {
             run,
             len: vec![0; symbols],
             ids: vec![0; symbols * run],
             spill: BitRows::new(symbols, accounts),
-        }))
+        })
     }
 
     /// Maps every page now (start-up).
