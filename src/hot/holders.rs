@@ -114,6 +114,7 @@ impl Holders {
     pub fn first_from(&self, s: usize, from: usize) -> Option<usize> {
         match self {
             Self::Bits(b) => b.first_from(s, from, None),
+            Self::Lists(l) if from == 0 => l.lowest(s),
             Self::Lists(l) => l.first_from(s, from),
         }
     }
@@ -207,8 +208,10 @@ impl HolderLists {
         Some(self.ids.as_ptr().wrapping_add(s * self.run + n as usize - 1))
     }
 
-    /// The lowest holder of `s` (a SELL's answer, W2's most frequent query).
-    #[inline(always)]
+    /// The lowest holder of `s` (a SELL's answer, W2's most frequent
+    /// query): a small function of its own, without the binary search's
+    /// set-up.
+    #[inline(never)]
     fn lowest(&self, s: usize) -> Option<usize> {
         let n = self.len[s];
         if n == SPILLED {
@@ -302,9 +305,6 @@ impl HolderLists {
 
     #[inline(never)]
     fn first_from(&self, s: usize, from: usize) -> Option<usize> {
-        if from == 0 {
-            return self.lowest(s);
-        }
         let (run, n) = self.run_of(s);
         if n == SPILLED {
             return self.spill.first_from(s, from, None);
