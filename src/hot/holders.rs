@@ -1,10 +1,13 @@
 //! Which accounts hold each symbol: the index behind every SELL (its
 //! lowest-id holder), scale-in and the BUY fallback that skips holders.
 //!
-//! Two layouts, chosen at start-up by the universe's size:
+//! Two layouts, chosen at start-up by the universe's size (the picker's
+//! `HOLDERS_CACHED_BYTES` and `MAX_HOLDER_RUN`):
 //! - **bit rows** (a row of account bits per symbol, [`BitRows`]) while they
 //!   fit the caches (W1: 500 rows of 1,000 bits, 62 KB): one bit test per
-//!   query, no search.
+//!   query, no search; also where they do not fit but are dense (each
+//!   symbol's share of the positions in the thousands: holders share cache
+//!   lines, and a list insert could move thousands of ids).
 //! - **holder lists** beyond that. W2's rows would be 10,000 × 100,000 bits
 //!   (125 MB) holding ~100 marks each, so nearly every holder has a cache
 //!   line of its own, and every mark, clear and first-holder lookup is a

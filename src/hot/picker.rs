@@ -35,10 +35,18 @@ pub enum TieBreak {
 const CANDIDATES_CHECKED: usize = 4;
 
 /// Holder bit rows above this size are not cache-resident: the holders are
-/// then kept in lists ([`Holders`]), and a BUY candidate is looked up in its
-/// own held list (a few lines, hot for the accounts the picker keeps
-/// choosing) instead of the symbol's.
+/// then kept in lists ([`Holders`], unless the rows are dense, see
+/// [`MAX_HOLDER_RUN`]), and a BUY candidate is looked up in its own held
+/// list (a few lines, hot for the accounts the picker keeps choosing)
+/// instead of the symbol's.
 const HOLDERS_CACHED_BYTES: usize = 1 << 20;
+
+/// Longest holder list run: beyond it a symbol's share of the positions is
+/// so large that its bit row is dense (many holders per cache line), while
+/// an insert into its list could move thousands of ids (a BUY whose
+/// account is not among the lowest, as under round-robin). Such universes
+/// keep bit rows.
+const MAX_HOLDER_RUN: usize = 2048;
 
 /// Ids per symbol in a holder list: twice the symbol's share of every
 /// position the accounts can open (a symbol held by more spills into a bit
@@ -262,13 +270,15 @@ impl Picker {
         large: bool,
     ) -> Self {
         let candidates_in_book = large;
+        let run = holder_run(accounts, symbols, max_slots);
+        let lists = large && run <= MAX_HOLDER_RUN;
         Self {
             tie_break,
             allow_scale_in,
             open_buckets: Buckets::new(max_slots + 1, accounts),
             scale_buckets: Buckets::new(max_slots + 1, accounts),
             keys: vec![BucketKeys { open: NONE, scale: NONE }; accounts],
-            holders: Holders::new(symbols, accounts, candidates_in_book, holder_run(accounts, symbols, max_slots)),
+            holders: Holders::new(symbols, accounts, lists, run),
             first_holder: if candidates_in_book {
                 Vec::new()
             } else {
@@ -1082,11 +1092,12 @@ pub(crate) mod tests {
     }
 
     fn kept_answers(tie: TieBreak) {
-        // Four pickers over one random run: two keep each symbol's first
+        // Five pickers over one random run: two keep each symbol's first
         // holder (one in holder bits, one in holder lists short enough to
         // spill), one walks every time (nothing kept; it never idles), and
-        // one has the layout of large tables (lists, candidates checked in
-        // the book, the BUY candidate kept through moves, no first holders).
+        // two have the layout of large tables (candidates checked in the
+        // book, the BUY candidate kept through moves, no first holders),
+        // one with holder lists, one with the bit rows of dense tables.
         // Positions get closes in flight and empty reservations (not SELL
         // targets), and closes move slots. Every BUY must agree with the
         // walking picker's, every SELL with it and with a naive scan.
@@ -1097,13 +1108,16 @@ pub(crate) mod tests {
         listed.holders = Holders::new(symbols as usize, accounts, true, 16);
         let mut large = Picker::with_layout(accounts, symbols as usize, slots, tie, true, true);
         assert!(large.first_holder.is_empty() && matches!(large.holders, Holders::Lists(_)));
+        // the layout of large tables with dense rows: bit rows
+        let mut dense = Picker::with_layout(accounts, symbols as usize, slots, tie, true, true);
+        dense.holders = Holders::new(symbols as usize, accounts, false, 0);
         let mut walked = Picker::new(accounts, symbols as usize, slots, tie, true);
         walked.first_holder = Vec::new();
         walked.keep_candidate = false;
         assert!(!kept.first_holder.is_empty(), "a small table keeps first holders");
         let mut book = PositionBook::new(accounts, slots, 0);
         for a in 0..accounts as AccountId {
-            for p in [&mut kept, &mut listed, &mut large, &mut walked] {
+            for p in [&mut kept, &mut listed, &mut large, &mut dense, &mut walked] {
                 p.refresh(a, true, 0, slots as u32);
             }
         }
@@ -1132,6 +1146,7 @@ pub(crate) mod tests {
                     assert_eq!(kept.pick_buy(s, &book), pick, "step {step}: BUY of {s} ({tie:?})");
                     assert_eq!(listed.pick_buy(s, &book), pick, "step {step}: BUY of {s} ({tie:?}, lists)");
                     assert_eq!(large.pick_buy(s, &book), pick, "step {step}: BUY of {s} ({tie:?}, large)");
+                    assert_eq!(dense.pick_buy(s, &book), pick, "step {step}: BUY of {s} ({tie:?}, dense)");
                     buys += 1;
                     buys_known += usize::from(was_known);
                     if let Some((a, Route::Open)) = pick {
@@ -1139,7 +1154,7 @@ pub(crate) mod tests {
                         // one in five stays an empty reservation for a while
                         book.get_mut(slot).net_qty = if next(5) == 0 { 0.0 } else { 1.0 };
                         book.get_mut(slot).pending_buy = 1.0 - book.get(slot).net_qty;
-                        for p in [&mut kept, &mut listed, &mut large, &mut walked] {
+                        for p in [&mut kept, &mut listed, &mut large, &mut dense, &mut walked] {
                             p.add_holder(s, a, slot);
                             p.refresh(a, true, book.open_count(a), slots as u32);
                         }
@@ -1148,7 +1163,7 @@ pub(crate) mod tests {
                 4 if next(3) == 0 => {
                     // idle turns find the first holders closes left unknown
                     // and the next BUY's first account (`walked` never idles)
-                    for p in [&mut kept, &mut listed, &mut large] {
+                    for p in [&mut kept, &mut listed, &mut large, &mut dense] {
                         while p.idle_step(&book) {}
                     }
                 }
@@ -1179,16 +1194,18 @@ pub(crate) mod tests {
                     assert_eq!(pick, want, "step {step}: SELL of {s}");
                     assert_eq!(listed.pick_sell(s, &book), want, "step {step}: SELL of {s} (lists)");
                     assert_eq!(large.pick_sell(s, &book), want, "step {step}: SELL of {s} (large)");
+                    assert_eq!(dense.pick_sell(s, &book), want, "step {step}: SELL of {s} (dense)");
                     for x in 0..symbols {
-                        let mut found = SellFound::default();
-                        for step in [SellLookAhead::LowestHolder, SellLookAhead::HolderBook, SellLookAhead::Position] {
-                            let _ = large.prefetch_sell(x, step, &book, &mut found);
+                        for p in [&mut large, &mut dense] {
+                            let mut found = SellFound::default();
+                            for step in
+                                [SellLookAhead::LowestHolder, SellLookAhead::HolderBook, SellLookAhead::Position]
+                            {
+                                let _ = p.prefetch_sell(x, step, &book, &mut found);
+                            }
+                            let found = p.pick_sell_found(x, &book, Some(&found));
+                            assert_eq!(found, naive(&book, x), "step {step}: found ahead");
                         }
-                        assert_eq!(
-                            large.pick_sell_found(x, &book, Some(&found)),
-                            naive(&book, x),
-                            "step {step}: found ahead"
-                        );
                     }
                     assert_eq!(walked.pick_sell(s, &book), want, "step {step}: SELL of {s} (walked)");
                     if let Ok((a, slot)) = pick {
@@ -1196,7 +1213,7 @@ pub(crate) mod tests {
                         known += usize::from(was_known);
                         skipped += usize::from((0..a).any(|b| book.find(b, s).is_some()));
                         let moved = book.close_slot(a, slot);
-                        for p in [&mut kept, &mut listed, &mut large, &mut walked] {
+                        for p in [&mut kept, &mut listed, &mut large, &mut dense, &mut walked] {
                             p.closed(s, a, slot, moved);
                             p.refresh(a, true, book.open_count(a), slots as u32);
                         }
@@ -1231,6 +1248,20 @@ pub(crate) mod tests {
         assert_eq!(p.pick_buy(7, &book), None);
         assert_eq!(p.pick_buy(8, &book).map(|x| x.0), Some(0));
         assert_eq!(p.pick_buy(8, &book).map(|x| x.0), Some(1));
+    }
+
+    #[test]
+    fn large_sparse_universes_keep_holder_lists_and_dense_or_cached_ones_bit_rows() {
+        let layout = |accounts, symbols, slots| {
+            let p = Picker::new(accounts, symbols, slots, TieBreak::LowestId, true);
+            (p.tables_exceed_cache(), matches!(p.holders, Holders::Lists(_)))
+        };
+        // W2: 125 MB of bits, ~500 holders per symbol with every slot used
+        assert_eq!(layout(100_000, 10_000, 50), (true, true));
+        // W1: 62 KB of bits, cached
+        assert_eq!(layout(1_000, 500, 20), (false, false));
+        // large but dense: 100 symbols share 5 M slots (50,000 each)
+        assert_eq!(layout(100_000, 100, 50), (true, false));
     }
 
     #[test]
