@@ -25,7 +25,7 @@ fn kill_switch_from_the_admin_endpoint_stops_new_orders() {
     let dir = std::env::temp_dir().join(format!("te-admin-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let db = dir.join("a.db");
-    let addr = format!("127.0.0.1:{}", 30_000 + std::process::id() % 20_000);
+    let addr = format!("127.0.0.1:{}", free_port());
     let metrics = format!("127.0.0.1:{}", free_port());
     let child = Command::new(bin())
         .args(["replay", "--workload", "w1", "--n", "800000", "--db", db.to_str().unwrap(), "--admin", &addr])

@@ -222,7 +222,7 @@ fn hot_thread_allocates_nothing_after_start_up() {
     .unwrap();
     assert_eq!(LAST.load(Ordering::SeqCst), 0, "batches with the look-ahead allocated");
 
-    // 7. Holder lists that spill into bit rows and come back: 9,000 symbols
+    // 7. Holder lists that spill into bit rows: 9,000 symbols
     //    (lists of 16 ids each), with nine signals in ten on three symbols.
     std::thread::spawn(|| {
         let w = Workload::new(WorkloadKind::W1, 20_000, 11);

@@ -544,7 +544,7 @@ impl<V: Venue> HotEngine<V> {
     }
 
     /// Closer look-ahead for a SELL (after [`HotEngine::prefetch_signal`]
-    /// brought its holder list's length in): one [`SellLookAhead`] step
+    /// brought its holder index's first line in): one [`SellLookAhead`] step
     /// towards the position it will most likely close, keeping what it
     /// found for the next step and the decision. `between`: the symbol of
     /// the signal routed next, before this one (for the `Position` step,

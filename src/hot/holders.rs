@@ -11,14 +11,16 @@
 //! - **holder lists** beyond that. W2's rows would be 10,000 × 100,000 bits
 //!   (125 MB) holding ~100 marks each, so nearly every holder has a cache
 //!   line of its own, and every mark, clear and first-holder lookup is a
-//!   DRAM miss (in-run, W2 routed ~30 % faster with those misses gone).
+//!   DRAM miss (with no holder index at all — SELL answers recorded in one
+//!   run and replayed in the next — W2 routed ~30 % faster).
 //!   A list keeps a symbol's holders as sorted ids in a fixed run of slots,
 //!   highest first: the lowest holder (what a SELL closes) is the run's last
-//!   id, and a BUY, whose account is the least loaded (mostly a low id),
-//!   inserts near it, so both touch the run's end: one or two lines of a
-//!   few MB of lists instead of a line in 125 MB.
+//!   id, read and removed there; a BUY inserts its account in order, moving
+//!   the ids below it up one (few while the lists are short; the walk grows
+//!   with the list, see `docs/performance-history.md`, session 21).
 //!   A symbol with more holders than its run holds **spills** into a bit
-//!   row (exact, as fast as the bit layout) until its last holder leaves.
+//!   row (exact; without the bit layout's hints of the lowest holder's
+//!   word) until its last holder leaves.
 //!
 //! Every query answers exactly as a bit row would. Hot-path rules: nothing
 //! here allocates after [`Holders::new`]; hints never change an answer.
@@ -179,9 +181,7 @@ impl Holders {
             }
         }
     }
-}
 
-impl Holders {
     /// Symbols now in their spill rows (tests).
     #[cfg(test)]
     pub(crate) fn spilled(&self) -> usize {
@@ -239,8 +239,8 @@ impl HolderLists {
         let a = a as u32;
         let start = s * self.run;
         let run = &mut self.ids[start..start + n + 1];
-        // the ids below `a` sit at the end: each moves up one (a BUY's
-        // account is mostly a low id: a short walk, no call to memmove)
+        // the ids below `a` sit at the end: each moves up one as the walk
+        // passes it (no call to memmove for the usual few)
         let mut i = n;
         while i > 0 && run[i - 1] < a {
             run[i] = run[i - 1];

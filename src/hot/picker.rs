@@ -220,7 +220,8 @@ pub struct Picker {
     /// Each account's keys in the two bucket sets.
     keys: Vec<BucketKeys>,
     /// The accounts holding each symbol (reserved positions included):
-    /// bit rows, or holder lists where the tables exceed the caches.
+    /// bit rows, or holder lists where the tables exceed the caches and
+    /// the rows are sparse.
     holders: Holders,
     /// Per symbol, its lowest-id holder (see [`FirstHolder`]), kept at every
     /// holder change; empty (not kept) where the tables exceed the caches:
@@ -236,7 +237,8 @@ pub struct Picker {
     /// start. [`NO_CANDIDATE`]: no eligible account.
     buy_candidate: u32,
     /// Whether BUY candidates are checked in the book, not the holder index
-    /// (see [`HOLDERS_CACHED_BYTES`]); the holder index is then in lists.
+    /// (see [`HOLDERS_CACHED_BYTES`]); the holder index is then in lists
+    /// unless its rows are dense ([`MAX_HOLDER_RUN`]).
     candidates_in_book: bool,
     accounts: usize,
     cursor: usize,
@@ -258,9 +260,10 @@ impl Picker {
         Self::with_layout(accounts, symbols, max_slots, tie_break, allow_scale_in, large)
     }
 
-    /// [`Picker::new`] with the layout for large tables (holder lists,
-    /// candidates checked in the book, the candidate kept) or for cached
-    /// ones chosen by the caller, whatever the size. Start-up only.
+    /// [`Picker::new`] with the layout for large tables (candidates checked
+    /// in the book, the candidate kept, holder lists unless the rows are
+    /// dense) or for cached ones chosen by the caller, whatever the size.
+    /// Start-up only.
     pub fn with_layout(
         accounts: usize,
         symbols: usize,
@@ -269,7 +272,6 @@ impl Picker {
         allow_scale_in: bool,
         large: bool,
     ) -> Self {
-        let candidates_in_book = large;
         let run = holder_run(accounts, symbols, max_slots);
         let lists = large && run <= MAX_HOLDER_RUN;
         Self {
@@ -279,17 +281,17 @@ impl Picker {
             scale_buckets: Buckets::new(max_slots + 1, accounts),
             keys: vec![BucketKeys { open: NONE, scale: NONE }; accounts],
             holders: Holders::new(symbols, accounts, lists, run),
-            first_holder: if candidates_in_book {
+            first_holder: if large {
                 Vec::new()
             } else {
                 vec![FirstHolder { account: NO_HOLDER, slot: NONE }; symbols]
             },
             to_find: ToFind { symbols: [0; TO_FIND], len: 0 },
             buy_candidate: UNKNOWN,
-            candidates_in_book,
+            candidates_in_book: large,
             accounts,
             cursor: usize::MAX,
-            keep_candidate: candidates_in_book && tie_break == TieBreak::LowestId,
+            keep_candidate: large && tie_break == TieBreak::LowestId,
         }
     }
 
@@ -1198,10 +1200,10 @@ pub(crate) mod tests {
                     for x in 0..symbols {
                         for p in [&mut large, &mut dense] {
                             let mut found = SellFound::default();
-                            for step in
+                            for look in
                                 [SellLookAhead::LowestHolder, SellLookAhead::HolderBook, SellLookAhead::Position]
                             {
-                                let _ = p.prefetch_sell(x, step, &book, &mut found);
+                                let _ = p.prefetch_sell(x, look, &book, &mut found);
                             }
                             let found = p.pick_sell_found(x, &book, Some(&found));
                             assert_eq!(found, naive(&book, x), "step {step}: found ahead");
@@ -1227,7 +1229,7 @@ pub(crate) mod tests {
         );
         assert!(buys > 5_000 && buys_known > 500 && buys - buys_known > 500, "{buys} BUYs, {buys_known} known");
         assert!(skipped > 300, "and passed first holders that could not sell: {skipped}");
-        assert!(spilled > 1_000, "lists spilled into bit rows and back: {spilled} symbol-steps spilled");
+        assert!(spilled > 1_000, "lists spilled into bit rows: {spilled} symbol-steps spilled");
     }
 
     #[test]
