@@ -21,6 +21,7 @@ use tradeengine_model::{
 
 use super::accounts::AccountTable;
 use super::journal::JournalOut;
+use super::memory::prefetch;
 use super::orders::{transition, Order, OrderTable};
 use super::picker::{Picker, SellFound, SellLookAhead, TieBreak};
 use super::positions::{Position, PositionBook, QTY_EPSILON};
@@ -34,6 +35,17 @@ use super::sizing::{Sizer, SizingParams};
 /// cached tables (W1) there is no hint: its ~26 instructions per signal
 /// cost more than it saved (session 13: fewer ns per signal without it).
 const PREFETCH_AHEAD: usize = 7;
+
+/// How many signals ahead of the one being routed a batch hints the
+/// signal itself into cache, when the tables are larger than the caches
+/// (W2). The batch sits in the ingress ring, written from the feeder's
+/// core: the hardware's stream prefetch did not bring its lines in ahead
+/// of [`PREFETCH_AHEAD`]'s read of the signal (a profile of `bench w1
+/// --workload w2` put a third of `route_batch`'s samples on that read),
+/// and with the hint the run was 1.10–1.17× faster (4 of 4 alternating
+/// pairs, session 22; 10, 24 and 32 ahead measured the same). W1 showed
+/// no gain (its tables and ring fit the caches' pace), so it has no hint.
+const SIGNAL_AHEAD: usize = 16;
 
 /// The SELL look-ahead's steps and how many signals ahead each runs, two
 /// signals apart, each reading what the step before brought in
@@ -490,11 +502,17 @@ impl<V: Venue> HotEngine<V> {
         }
         // batch[0] is routed at once: the hints start with the one after it.
         batch.iter().skip(1).take(PREFETCH_AHEAD - 1).for_each(|s| self.prefetch_signal(s));
+        batch.iter().take(SIGNAL_AHEAD).skip(PREFETCH_AHEAD).for_each(|s| prefetch(s));
         // While every signal the look-ahead reads is inside the batch, it
         // reads them from a window of fixed length: no bounds to check per
         // step (checked per step, the steps cost ~50 instructions a signal).
         let full = batch.len().saturating_sub(PREFETCH_AHEAD).min(rest.len());
         for (i, s) in rest[..full].iter().enumerate() {
+            // only signals of this batch: the ring past it may be in the
+            // feeder's hands (a hint there would pull its lines away)
+            if let Some(ahead) = batch.get(i + SIGNAL_AHEAD) {
+                prefetch(ahead);
+            }
             let window: &[StrategySignal; PREFETCH_AHEAD + 1] =
                 batch[i..=i + PREFETCH_AHEAD].try_into().expect("a window of PREFETCH_AHEAD + 1 signals");
             self.look_ahead(s, |d| window.get(d));
@@ -538,7 +556,7 @@ impl<V: Venue> HotEngine<V> {
     #[inline]
     pub fn prefetch_signal(&self, sig: &StrategySignal) {
         if let Some(m) = self.marks.get(sig.symbol as usize) {
-            super::memory::prefetch(m);
+            prefetch(m);
             self.picker.prefetch_symbol(sig.symbol);
         }
     }
