@@ -165,7 +165,7 @@ impl Holders {
 
     /// Hints what adding a holder `a` to `s` writes into cache, owned: the
     /// bit's word, or the list's length and the end of its run (where a
-    /// low id goes). Hot path: changes nothing.
+    /// low id goes, and the line before it). Hot path: changes nothing.
     #[inline(always)]
     pub fn prefetch_add(&self, s: usize, a: usize) {
         match self {
@@ -177,6 +177,11 @@ impl Holders {
                 if let Some(p) = l.lowest_slot(s) {
                     prefetch_for_write(p);
                     prefetch_for_write(p.wrapping_add(1));
+                    // the line before, when the lowest id sits in the first
+                    // half of its line (else the same line again): the
+                    // insert's walk crosses into it (W2 in-run 0.985–0.996
+                    // of the time at 10 M signals, 0.991–0.992 at 30 M)
+                    prefetch_for_write(p.wrapping_sub(IDS_PER_LINE / 2));
                 }
             }
         }
