@@ -42,7 +42,7 @@ const PREFETCH_AHEAD: usize = 7;
 /// core: the hardware's stream prefetch did not bring its lines in ahead
 /// of [`PREFETCH_AHEAD`]'s read of the signal (a profile of `bench w1
 /// --workload w2` put a third of `route_batch`'s samples on that read),
-/// and with the hint the run was 1.10–1.17× faster (4 of 4 alternating
+/// and with the hint the run was 1.10–1.23× faster (7 of 7 alternating
 /// pairs, session 22; 10, 24 and 32 ahead measured the same). W1 showed
 /// no gain (its tables and ring fit the caches' pace), so it has no hint.
 const SIGNAL_AHEAD: usize = 16;
